@@ -32,7 +32,7 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   # pip's site configuration on these machines names local mirrors that may be absent: hide that noise only.
   { "$VENV/bin/pip" install -q --upgrade pip && "$VENV/bin/pip" install -q -e ".[test,deploy]"; } 2>&1 \
     | grep -v "^WARNING: Location 'file:" || true
-  "$VENV/bin/python" -c "import app, flask, copier, molecule" 2>/dev/null || { echo "setup: pip install failed" >&2; exit 1; }
+  "$VENV/bin/python" -c "import flask, copier, molecule" 2>/dev/null || { echo "setup: pip install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 echo "setup: ready"
