@@ -1,13 +1,60 @@
-"""The plugin framework. Plugins import the contract from here: `from app.plugins import BasePlugin`."""
-from app.plugins.base import HOOK_API_VERSION, BasePlugin, PluginMeta
+"""The plugin framework. Plugins import the contract from here: `from app.plugins import BasePlugin`.
 
-__all__ = ["HOOK_API_VERSION", "BasePlugin", "PluginMeta", "init_app", "migration_locations"]
+The core calls `init_app(app)` once in create_app (after the extensions are bound); Alembic's config
+callback calls `migration_locations()`; /api/ready calls `status()`.
+"""
+import os
+
+from flask import Flask, abort, current_app, request
+
+from app.plugins.base import HOOK_API_VERSION, BasePlugin, PluginError, PluginMeta
+from app.plugins.loader import PluginManager, core_version, discover
+
+__all__ = [
+    "HOOK_API_VERSION", "BasePlugin", "PluginError", "PluginMeta", "init_app", "migration_locations", "status",
+]
 
 
-# Interim no-ops kept for the core's create_app/env.py until the loader lands (next commit).
-def migration_locations():
-    return []
+def init_app(app: Flask) -> None:
+    """Discover and load every plugin, mount their blueprints, add `flask plugin` and the route gate."""
+    from app.plugins import registry  # noqa: F401 - puts plugin_registry on db.metadata as a core table
+    from app.plugins.cli import plugin_cli
+
+    paths = app.config.get("PLUGIN_PATHS") or []
+    if isinstance(paths, str):
+        paths = [p for p in paths.split(os.pathsep) if p]
+    manager = PluginManager(strict=bool(app.config.get("PLUGINS_STRICT")))
+    app.extensions["shopdb_plugins"] = manager
+    with app.app_context():  # hooks may rely on current_app
+        manager.load(app, discover(paths, manager), core_version())
+    app.before_request(_gate_disabled_plugins)
+    app.cli.add_command(plugin_cli)
 
 
-def init_app(app):
-    pass
+def _gate_disabled_plugins():
+    """404 for any route of a plugin that this site has not enabled.
+
+    Every loaded plugin's blueprint is registered at start-up (Flask cannot unregister one), and the
+    registry row is read on each plugin request, so `flask plugin enable/disable` takes effect at once in
+    every gunicorn worker with no restart and no per-worker cache to drift.
+    """
+    blueprints = request.blueprints
+    if blueprints:
+        from app.plugins.lifecycle import is_enabled
+
+        plugin = current_app.extensions["shopdb_plugins"].blueprints.get(blueprints[-1])
+        if plugin is not None and not is_enabled(plugin):
+            abort(404)
+
+
+def migration_locations() -> list[str]:
+    """Every discovered plugin's migrations/versions folder, enabled or not (needs an app context)."""
+    manager = current_app.extensions.get("shopdb_plugins")
+    return manager.migration_locations() if manager else []
+
+
+def status() -> list[dict]:
+    """Each plugin's name, version, state, error and `ok` (False: enabled here but not loadable)."""
+    from app.plugins.lifecycle import status as _status
+
+    return _status()
