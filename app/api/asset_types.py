@@ -1,0 +1,97 @@
+"""/api/asset-types: kinds of asset (printer, pc, machine, ...), keyed by a unique code."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
+
+from app.api.common import ListArgsSchema, get_or_404, page_schema, paginate, require_role, search_filter, with_etag
+from app.api.crud import create_row, delete_row, restore_row, update_row
+from app.extensions import db
+from app.models import Asset, AssetType
+
+blp = Blueprint("asset_types", __name__, url_prefix="/api/asset-types", description="Asset types")
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,49}$",
+                       error="Use 1-50 lower-case letters, digits, '_' or '-', e.g. 'printer'.")
+
+
+class AssetTypeSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    description = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    deleted_at = fields.DateTime(dump_only=True)
+
+
+class AssetTypeUpdateSchema(AssetTypeSchema):
+    class Meta:
+        partial = True
+
+
+class AssetTypeListArgsSchema(ListArgsSchema):
+    code = fields.String()
+
+
+AssetTypePageSchema = page_schema(AssetTypeSchema)
+
+
+@blp.route("")
+class AssetTypes(MethodView):
+    @blp.arguments(AssetTypeListArgsSchema, location="query", unknown="raise")
+    @blp.response(200, AssetTypePageSchema)
+    @require_role("viewer")
+    def get(self, args):
+        """List asset types in id order; filter by code, search code/name with q."""
+        stmt = select(AssetType).order_by(AssetType.id)
+        if not args["include_deleted"]:
+            stmt = stmt.where(AssetType.deleted_at.is_(None))
+        if "code" in args:
+            stmt = stmt.where(AssetType.code == args["code"])
+        if "q" in args:
+            stmt = stmt.where(search_filter(args["q"], AssetType.code, AssetType.name))
+        return paginate(stmt, args)
+
+    @blp.arguments(AssetTypeSchema)
+    @blp.response(201, AssetTypeSchema)
+    @require_role("editor")
+    def post(self, data):
+        """Create an asset type (409 when the code is taken)."""
+        return with_etag(create_row(AssetType, "code", data), 201)
+
+
+@blp.route("/<int:type_id>")
+class AssetTypeResource(MethodView):
+    @blp.response(200, AssetTypeSchema)
+    @require_role("viewer")
+    def get(self, type_id):
+        """One asset type, with its ETag."""
+        return with_etag(get_or_404(AssetType, type_id))
+
+    @blp.arguments(AssetTypeUpdateSchema)
+    @blp.response(200, AssetTypeSchema)
+    @require_role("editor")
+    def patch(self, data, type_id):
+        """Change an asset type. Send If-Match with the ETag you read (412 when stale)."""
+        return with_etag(update_row(get_or_404(AssetType, type_id), "code", data))
+
+    @blp.response(204)
+    @require_role("editor")
+    def delete(self, type_id):
+        """Soft-delete an asset type; refused (409) while live assets use it."""
+        row = get_or_404(AssetType, type_id)
+        used = db.session.scalar(select(func.count()).where(Asset.asset_type_id == row.id,
+                                                            Asset.deleted_at.is_(None)))
+        delete_row(row, in_use=used and f"{used} live asset(s) use asset type {row.code!r}: "
+                                        "change or delete them first.")
+
+
+@blp.route("/<int:type_id>/restore")
+class AssetTypeRestore(MethodView):
+    @blp.response(200, AssetTypeSchema)
+    @require_role("editor")
+    def post(self, type_id):
+        """Undo a soft delete (409 when the code was reused meanwhile)."""
+        return with_etag(restore_row(get_or_404(AssetType, type_id, include_deleted=True), "code"))

@@ -1,0 +1,256 @@
+"""Helpers every API blueprint uses, core and plugins alike. These names are public and frozen:
+
+    ErrorSchema, abort_json, json_error          the one JSON error shape
+    ListArgsSchema, PER_PAGE_DEFAULT, PER_PAGE_MAX, page_schema, paginate, search_filter
+                                                 list arguments, envelope, constant-query pagination, q search
+    etag_of, with_etag, check_if_match           optimistic concurrency (ETag / If-Match)
+    require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
+    snapshot, record_audit                       the audit trail, written in the caller's transaction
+    get_or_404                                   load a row by id, optionally including soft-deleted ones
+
+Typical plugin view::
+
+    @blp.route("/<int:item_id>")
+    class Item(MethodView):
+        @blp.response(200, ItemSchema)
+        @require_role("viewer")
+        def get(self, item_id):
+            return with_etag(get_or_404(MyItem, item_id))
+"""
+
+import hashlib
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import func, or_, select
+from werkzeug.exceptions import default_exceptions
+from werkzeug.http import HTTP_STATUS_CODES
+
+from app.extensions import db
+from app.models import ROLES, AuditLog, User, utcnow
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+class ErrorDetailSchema(Schema):
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status code."})
+    code = fields.String(required=True, metadata={"description": "Stable machine-readable code, e.g. not_found."})
+    message = fields.String(required=True, metadata={"description": "What went wrong and how to fix it."})
+    details = fields.Raw(metadata={"description": "Per-field messages or other structured context."})
+    request_id = fields.String(metadata={"description": "Matches the X-Request-ID response header."})
+
+
+class ErrorSchema(Schema):
+    """The one error shape: ``{"error": {"status", "code", "message", "details", "request_id"}}``."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+def abort_json(status, message, code=None, details=None, headers=None):
+    """Stop the request with *status* and the documented JSON error body.
+
+    *message* tells the client what is wrong and how to fix it; *code* defaults to the status name
+    in snake case (e.g. ``precondition_failed``); *details* carries per-field messages.
+    """
+    exc = default_exceptions[status](description=message)
+    exc.data = {"message": message, "code": code, "details": details, "headers": headers or {}}
+    raise exc
+
+
+def json_error(status, message, code=None, details=None, headers=None):
+    """Build (not raise) a response with the documented error body; for error handlers and callbacks."""
+    body = {"status": status,
+            "code": code or HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_").replace("-", "_"),
+            "message": message,
+            "request_id": g.get("request_id")}
+    if details:
+        body["details"] = details
+    response = jsonify(error=body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+PER_PAGE_DEFAULT = 50
+# Hard cap: a bigger per_page is refused (422), never silently cut.
+PER_PAGE_MAX = 500
+
+
+class ListArgsSchema(Schema):
+    """Query arguments every list endpoint accepts. Subclass it and add whitelisted filter fields.
+
+    ``page`` (from 1), ``per_page`` (1..PER_PAGE_MAX, default PER_PAGE_DEFAULT; larger is a 422, never a
+    silent cut), ``q`` (substring search), ``count`` (``false`` skips the total count query),
+    ``include_deleted`` (also list soft-deleted rows). Unknown arguments are rejected with 422.
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=PER_PAGE_DEFAULT, validate=validate.Range(min=1, max=PER_PAGE_MAX))
+    q = fields.String(validate=validate.Length(min=1, max=200))
+    count = fields.Boolean(load_default=True)
+    include_deleted = fields.Boolean(load_default=False)
+
+
+def page_schema(item_schema, name=None):
+    """Return the list envelope schema for *item_schema*:
+    ``{"items": [...], "page": n, "per_page": n, "total": n | null, "has_next": bool}``."""
+    item_name = item_schema.__name__.removesuffix("Schema")
+    return type(
+        name or f"{item_name}PageSchema",
+        (Schema,),
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+            "total": fields.Integer(allow_none=True, metadata={"description": "null when count=false"}),
+            "has_next": fields.Boolean(required=True),
+        },
+    )
+
+
+def paginate(stmt, args):
+    """Run a SELECT of ORM rows one page at a time, in a constant number of queries.
+
+    *stmt* must already carry filters and a stable ORDER BY (e.g. the primary key). One query fetches
+    ``per_page + 1`` rows (the extra row answers ``has_next``) and, unless ``count`` is false, one more
+    counts the matches. Many-to-one relations should be eager-loaded by join so the page costs one SELECT.
+    Returns the envelope dict for ``page_schema``.
+    """
+    page, per_page = args["page"], args["per_page"]
+    rows = db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).unique().all()
+    total = None
+    if args.get("count", True):
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return {"items": rows[:per_page], "page": page, "per_page": per_page, "total": total,
+            "has_next": len(rows) > per_page}
+
+
+def search_filter(q, *columns):
+    """A WHERE clause matching *q* as a literal substring of any of *columns* (LIKE wildcards escaped)."""
+    return or_(*(column.contains(q, autoescape=True) for column in columns))
+
+
+# --- optimistic concurrency -------------------------------------------------------------------------
+
+def etag_of(obj):
+    """The strong ETag (unquoted) of a versioned row: changes on every committed update."""
+    raw = f"{obj.__tablename__}:{obj.id}:{obj.version}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def with_etag(obj, status=200):
+    """Return ``(obj, status, {"ETag": ...})`` for a flask-smorest view, so reads carry the ETag."""
+    return obj, status, {"ETag": f'"{etag_of(obj)}"'}
+
+
+def check_if_match(obj):
+    """Honour If-Match before a write: 412 when it names another version of *obj*.
+
+    Without If-Match the write goes ahead, unless REQUIRE_IF_MATCH is set (then 428).
+    """
+    if not request.headers.get("If-Match"):
+        if current_app.config["REQUIRE_IF_MATCH"]:
+            abort_json(428, "This write needs an If-Match header: send the ETag from your last GET.")
+        return
+    if not request.if_match.contains(etag_of(obj)) and not request.if_match.star_tag:
+        abort_json(412, "The resource changed since you read it (ETag mismatch): GET it again, "
+                        "reapply your change and send the new ETag in If-Match.")
+
+
+# --- authentication and roles -----------------------------------------------------------------------
+
+def _authenticate():
+    """Find the caller from a Bearer API token or the JWT access cookie; 401 when neither is valid."""
+    from app.auth import user_from_api_token
+
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            abort_json(401, "Malformed Authorization header: use 'Authorization: Bearer <api token>'.",
+                       code="invalid_token")
+        g.auth_method = "token"
+        return user_from_api_token(token.strip())
+    verify_jwt_in_request()
+    g.auth_method = "cookie"
+    user = db.session.get(User, int(get_jwt_identity()))
+    if user is None or not user.is_active:
+        abort_json(401, "This account no longer exists or is disabled: log in again.", code="invalid_token")
+    return user
+
+
+def require_role(role):
+    """Decorator: authenticate the request, then require *role* or above (viewer < editor < admin).
+
+    Viewers read, editors write assets and reference data, admins manage users and tokens.
+    401 when not authenticated, 403 when the role is too low. Cookie sessions must send X-CSRF-TOKEN
+    on writes (flask-jwt-extended checks it); Bearer tokens need no CSRF header.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {ROLES}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = _authenticate()
+            g.current_user = user
+            if not user.has_role(role):
+                abort_json(403, f"This needs the {role} role; you are {user.role}. Ask an admin.")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def current_user():
+    """The authenticated User of this request (None outside `require_role`-protected views)."""
+    return g.get("current_user")
+
+
+# --- audit ------------------------------------------------------------------------------------------
+
+def snapshot(obj, exclude=("deleted_marker",)):
+    """A JSON-safe dict of *obj*'s column values, for audit before/after."""
+    data = {}
+    for column in obj.__table__.columns:
+        if column.key in exclude:
+            continue
+        value = getattr(obj, column.key)
+        data[column.key] = value.isoformat() + "Z" if hasattr(value, "isoformat") else value
+    return data
+
+
+def record_audit(action, entity, entity_id, before=None, after=None):
+    """Add an audit row to the current session; it commits (or rolls back) with the change it records.
+
+    *action* e.g. create/update/delete/restore; *entity* the table or resource name; *before* and *after*
+    dicts from `snapshot()`. The actor and the request id come from the request.
+    """
+    user = current_user()
+    db.session.add(AuditLog(
+        created_at=utcnow(),
+        actor_id=user.id if user else None,
+        actor=user.username if user else "system",
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+        request_id=g.get("request_id"),
+    ))
+
+
+def get_or_404(model, ident, include_deleted=False):
+    """Load *model* by primary key; 404 (JSON) when absent or soft-deleted (unless *include_deleted*)."""
+    obj = db.session.get(model, ident)
+    if obj is None or (not include_deleted and getattr(obj, "deleted_at", None) is not None):
+        abort_json(404, f"No {model.__tablename__} row with id {ident}.")
+    return obj

@@ -1,0 +1,120 @@
+"""/api/users: accounts and roles (admin only)."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.api.common import (ListArgsSchema, abort_json, get_or_404, page_schema, paginate,
+                            record_audit, require_role, search_filter, snapshot)
+from app.auth import hash_password, password_problems
+from app.extensions import db
+from app.models import ROLES, User
+
+blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users (admin only)")
+
+AUDIT_EXCLUDE = ("password_hash",)
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    username = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$", error="Use 1-80 letters, digits, '.', '_', '@' or '-'."))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    role = fields.String(load_default="viewer", validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean(load_default=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class UserUpdateSchema(Schema):
+    password = fields.String(load_only=True, validate=validate.Length(max=1024))
+    role = fields.String(validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean()
+
+
+class UserListArgsSchema(ListArgsSchema):
+    role = fields.String(validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean()
+
+
+UserPageSchema = page_schema(UserSchema)
+
+
+def _check_password(password, username):
+    problems = password_problems(password, username)
+    if problems:
+        abort_json(422, "Weak password: " + "; ".join(problems) + ".", details={"json": {"password": problems}})
+
+
+def _active_admins():
+    return db.session.scalar(select(func.count()).where(User.role == "admin", User.is_active.is_(True)))
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.arguments(UserListArgsSchema, location="query", unknown="raise")
+    @blp.response(200, UserPageSchema)
+    @require_role("admin")
+    def get(self, args):
+        """List users in id order; filter by role and is_active, search usernames with q."""
+        stmt = select(User).order_by(User.id)
+        for name in ("role", "is_active"):
+            if name in args:
+                stmt = stmt.where(getattr(User, name) == args[name])
+        if "q" in args:
+            stmt = stmt.where(search_filter(args["q"], User.username))
+        return paginate(stmt, args)
+
+    @blp.arguments(UserSchema)
+    @blp.response(201, UserSchema)
+    @require_role("admin")
+    def post(self, data):
+        """Create a user (409 when the username is taken)."""
+        _check_password(data["password"], data["username"])
+        if db.session.scalar(select(User.id).where(User.username == data["username"])) is not None:
+            abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
+        user = User(username=data["username"], password_hash=hash_password(data["password"]),
+                    role=data["role"], is_active=data["is_active"])
+        db.session.add(user)
+        db.session.flush()
+        record_audit("create", "users", user.id, after=snapshot(user, exclude=AUDIT_EXCLUDE))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
+        return user
+
+
+@blp.route("/<int:user_id>")
+class UserResource(MethodView):
+    @blp.response(200, UserSchema)
+    @require_role("admin")
+    def get(self, user_id):
+        """One user."""
+        return get_or_404(User, user_id)
+
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    @require_role("admin")
+    def patch(self, data, user_id):
+        """Change role, active flag or password. The last active admin cannot be demoted or disabled."""
+        user = get_or_404(User, user_id)
+        losing_admin = user.role == "admin" and user.is_active and (
+            data.get("role", "admin") != "admin" or data.get("is_active", True) is False)
+        if losing_admin and _active_admins() <= 1:
+            abort_json(409, "This is the last active admin: make another admin first.", code="last_admin")
+        before = snapshot(user, exclude=AUDIT_EXCLUDE)
+        password = data.pop("password", None)
+        if password is not None:
+            _check_password(password, user.username)
+            user.password_hash = hash_password(password)
+        for field, value in data.items():
+            setattr(user, field, value)
+        db.session.flush()
+        after = snapshot(user, exclude=AUDIT_EXCLUDE) | {"password_changed": password is not None}
+        record_audit("update", "users", user.id, before=before, after=after)
+        db.session.commit()
+        return user

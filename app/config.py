@@ -1,0 +1,194 @@
+"""The one place shopdb reads its configuration: environment variables with the SHOPDB_ prefix.
+
+`load_config(name)` returns a config object for `app.config.from_object()`. Values are read when it
+is called (not at import), so tests and the CLI see the environment of the moment.
+"""
+
+import os
+import secrets
+import sys
+from datetime import timedelta
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from app.placeholders import is_placeholder
+
+MIN_SECRET_LENGTH = 32
+ENV_NAMES = ("development", "testing", "production")
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _env_bool(name, default):
+    value = _env(name)
+    if value is None:
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def _env_list(name):
+    return [item.strip() for item in (_env(name) or "").split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Browser sessions: JWTs in HttpOnly cookies with CSRF double submit (X-CSRF-TOKEN on writes).
+    JWT_TOKEN_LOCATION = ["cookies"]
+    JWT_COOKIE_SAMESITE = "Lax"
+    JWT_COOKIE_CSRF_PROTECT = True
+    JWT_CSRF_IN_COOKIES = True
+    JWT_ACCESS_COOKIE_PATH = "/api/"
+    # Logout must see the refresh cookie to revoke it, so it covers /api/auth/.
+    JWT_REFRESH_COOKIE_PATH = "/api/auth/"
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(hours=8)
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_SORT_KEYS = False
+
+    API_TITLE = "shopdb"
+    API_VERSION = "1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    # When true, writes without If-Match get 428; when false If-Match is honoured if sent.
+    REQUIRE_IF_MATCH = False
+
+    PASSWORD_MIN_LENGTH = 12
+    # argon2id cost (argon2-cffi's RFC 9106 low-memory profile; above OWASP's minimum).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    # Failed logins allowed per username and per client address within the window, before 429.
+    LOGIN_MAX_FAILURES_PER_USER = 5
+    LOGIN_MAX_FAILURES_PER_IP = 30
+    LOGIN_WINDOW = timedelta(minutes=15)
+
+    def __init__(self):
+        self.SECRET_KEY = _env("SHOPDB_SECRET_KEY")
+        self.JWT_SECRET_KEY = _env("SHOPDB_JWT_SECRET_KEY")
+        self.SQLALCHEMY_DATABASE_URI = _env("SHOPDB_DATABASE_URL")
+        self.CORS_ORIGINS = _env_list("SHOPDB_CORS_ORIGINS")
+        self.JWT_COOKIE_SECURE = _env_bool("SHOPDB_COOKIE_SECURE", True)
+        self.LOG_LEVEL = (_env("SHOPDB_LOG_LEVEL") or "INFO").upper()
+        self.PLUGINS_STRICT = _env_bool("SHOPDB_PLUGINS_STRICT", False)
+        self.DEBUG = _env_bool("FLASK_DEBUG", False)
+
+    def validate(self):
+        """Return a list of problems (empty when the settings are acceptable for this environment)."""
+        return []
+
+
+class DevelopmentConfig(Config):
+    """`flask --app app run` with no set-up: SQLite under instance/, throwaway secrets if none given."""
+
+    ENV_NAME = "development"
+
+    def __init__(self, instance_path):
+        super().__init__()
+        if not self.SQLALCHEMY_DATABASE_URI:
+            self.SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(instance_path, "shopdb.sqlite")
+        # Per-process random keys: sessions end on restart, which is acceptable in development only.
+        self.SECRET_KEY = self.SECRET_KEY or secrets.token_urlsafe(48)
+        self.JWT_SECRET_KEY = self.JWT_SECRET_KEY or secrets.token_urlsafe(48)
+
+
+class TestingConfig(Config):
+    """The pytest suite: cheap password hashing so tests stay fast; the database comes from the fixture."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+
+    def __init__(self, instance_path):
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = self.SQLALCHEMY_DATABASE_URI or "sqlite:///" + os.path.join(
+            instance_path, "shopdb-test.sqlite"
+        )
+        self.SECRET_KEY = "testing-secret-key-not-for-production-use-0001"
+        self.JWT_SECRET_KEY = "testing-jwt-secret-key-not-for-production-use-02"
+
+
+class ProductionConfig(Config):
+    """Everything from the environment; `validate()` refuses weak settings."""
+
+    ENV_NAME = "production"
+
+    def __init__(self, instance_path=None):
+        super().__init__()
+
+    def validate(self):
+        problems = []
+        for var, value in (("SHOPDB_SECRET_KEY", self.SECRET_KEY), ("SHOPDB_JWT_SECRET_KEY", self.JWT_SECRET_KEY)):
+            if not value:
+                problems.append(f"{var} is not set: set it to a random string of at least {MIN_SECRET_LENGTH} characters "
+                                "(e.g. `openssl rand -base64 48`).")
+            elif is_placeholder(value):
+                problems.append(f"{var} is a placeholder or example value: generate a random one "
+                                "(e.g. `openssl rand -base64 48`).")
+            elif len(value) < MIN_SECRET_LENGTH:
+                problems.append(f"{var} is {len(value)} characters long: use at least {MIN_SECRET_LENGTH} random characters.")
+        if self.SECRET_KEY and self.SECRET_KEY == self.JWT_SECRET_KEY:
+            problems.append("SHOPDB_JWT_SECRET_KEY equals SHOPDB_SECRET_KEY: give each its own random value.")
+        problems.extend(self._database_problems())
+        if "*" in self.CORS_ORIGINS:
+            problems.append("SHOPDB_CORS_ORIGINS contains '*': list the exact origins (https://host), comma-separated.")
+        if self.DEBUG:
+            problems.append("FLASK_DEBUG is on: unset it in production (the debugger runs arbitrary code).")
+        if not self.JWT_COOKIE_SECURE:
+            problems.append("SHOPDB_COOKIE_SECURE is false: production cookies must be Secure (serve over HTTPS).")
+        if not self.JWT_COOKIE_CSRF_PROTECT:
+            problems.append("JWT_COOKIE_CSRF_PROTECT is off: cookie sessions need the X-CSRF-TOKEN double submit.")
+        if self.JWT_COOKIE_SAMESITE not in ("Lax", "Strict"):
+            problems.append("JWT_COOKIE_SAMESITE must be 'Lax' or 'Strict'.")
+        return problems
+
+    def _database_problems(self):
+        url = self.SQLALCHEMY_DATABASE_URI
+        if not url:
+            return ["SHOPDB_DATABASE_URL is not set: use mysql+pymysql://USER:PASSWORD@HOST:3306/DB?charset=utf8mb4."]
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            return ["SHOPDB_DATABASE_URL is not a valid URL: use mysql+pymysql://USER:PASSWORD@HOST:3306/DB?charset=utf8mb4."]
+        if not parsed.drivername.startswith(("mysql", "mariadb")):
+            return [f"SHOPDB_DATABASE_URL uses {parsed.drivername}: production runs on MariaDB (mysql+pymysql://...)."]
+        if not parsed.password:
+            return ["SHOPDB_DATABASE_URL has an empty password: give the database user a password and put it in the URL."]
+        if is_placeholder(parsed.password):
+            return ["SHOPDB_DATABASE_URL's password is a placeholder or example value: use the real database password."]
+        return []
+
+
+def load_config(name, instance_path):
+    """Build the config object for environment *name* (development, testing or production)."""
+    classes = {"development": DevelopmentConfig, "testing": TestingConfig, "production": ProductionConfig}
+    if name not in classes:
+        raise SystemExit(f"SHOPDB_ENV={name!r} is unknown: use one of {', '.join(ENV_NAMES)}.")
+    return classes[name](instance_path)
+
+
+def refuse_weak_config(config):
+    """Exit non-zero listing every problem when *config* is not fit to run (before any server binds)."""
+    problems = config.validate()
+    if problems:
+        lines = [f"shopdb: refusing to start: the {config.ENV_NAME} configuration has {len(problems)} problem(s):"]
+        lines += [f"  - {p}" for p in problems]
+        print("\n".join(lines), file=sys.stderr)
+        raise SystemExit(1)

@@ -1,0 +1,24 @@
+"""Core models. Importing this package registers every core table on `db.metadata`."""
+
+from app.models.asset_types import AssetStatus, AssetType
+from app.models.assets import Asset
+from app.models.audit import AuditLog
+from app.models.base import SoftDeleteMixin, TimestampMixin, utcnow
+from app.models.locations import Location
+from app.models.users import ROLES, ApiToken, LoginAttempt, TokenBlocklist, User
+
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "Asset",
+    "AssetStatus",
+    "AssetType",
+    "AuditLog",
+    "Location",
+    "LoginAttempt",
+    "SoftDeleteMixin",
+    "TimestampMixin",
+    "TokenBlocklist",
+    "User",
+    "utcnow",
+]

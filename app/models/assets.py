@@ -1,0 +1,30 @@
+"""Assets: the shop floor's machines, PCs, printers. `assets.id` is the stable key plugins extend."""
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.asset_types import AssetType
+from app.models.base import SoftDeleteMixin, TimestampMixin
+from app.models.locations import Location
+
+
+class Asset(TimestampMixin, SoftDeleteMixin, db.Model):
+    __tablename__ = "assets"
+    __table_args__ = (UniqueConstraint("asset_tag", "deleted_marker"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_tag: Mapped[str] = mapped_column(String(64), nullable=False)  # indexed by the unique key
+    name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
+    serial: Mapped[str | None] = mapped_column(String(128), index=True)
+    asset_type_id: Mapped[int] = mapped_column(ForeignKey("asset_types.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(32), ForeignKey("asset_statuses.code"), nullable=False, index=True)
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), nullable=True, index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    # Many-to-one, always loaded in the same SELECT: a page of assets costs one query, never N+1.
+    asset_type: Mapped[AssetType] = relationship(lazy="joined", innerjoin=True)
+    location: Mapped[Location | None] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,1 @@
+"""The Alembic environment of shopdb (Flask-Migrate). A package so installed wheels carry it."""
