@@ -44,6 +44,18 @@ def core_version() -> Version:
     return Version(importlib.metadata.version("shopdb"))
 
 
+def core_tables() -> set[str]:
+    """Tables of the core's models (classes defined in the `app` package). Plugin models share the same
+    metadata and stay in it once imported, so "already in the metadata" does not mean "core"."""
+    from app.extensions import db
+
+    return {
+        mapper.local_table.name
+        for mapper in db.Model.registry.mappers
+        if mapper.class_.__module__.partition(".")[0] == "app"
+    }
+
+
 @dataclass
 class Candidate:
     """A plugin found by discovery, before it is imported."""
@@ -109,9 +121,7 @@ class PluginManager:
         log.error("plugin %s (%s) %s: %s", entry.name, entry.origin, state, reason, exc_info=trace)
 
     def load(self, app: Flask, candidates: list[Candidate], core: Version) -> None:
-        from app.extensions import db  # the core's metadata: tables not owned by any plugin
-
-        table_owner = {t: "core" for t in db.metadata.tables}
+        table_owner = {t: "core" for t in core_tables()}
         for cand in candidates:
             entry = LoadedPlugin(name=cand.name, origin=cand.origin)
             if cand.name in self.plugins:

@@ -1,0 +1,27 @@
+"""Fixtures for the plugin framework's tests: app.plugins.testing plus the fixture plugins' paths."""
+from pathlib import Path
+
+import pytest
+
+from app.plugins.testing import *  # noqa: F401,F403
+
+# fixtures/good: gadgets (two revisions), gizmos (one); fixtures/broken: crashy, oldcore, squatter, mislabel,
+# mismatch; fixtures/dupe: a second "gadgets".
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def shopdb_plugin_paths():
+    return [str(FIXTURES / "good")]
+
+
+@pytest.fixture(scope="package", autouse=True)
+def _forget_fixture_tables():
+    """Take the fixture plugins' tables off the shared metadata when this package is done, so the core's
+    model/migration drift checks never see them."""
+    yield
+    from app.extensions import db
+
+    for mapper in list(db.Model.registry.mappers):
+        if mapper.class_.__module__.startswith("_shopdb_plugin_path_") and mapper.local_table.name in db.metadata.tables:
+            db.metadata.remove(mapper.local_table)
