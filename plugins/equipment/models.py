@@ -1,0 +1,32 @@
+"""Equipment tables. Author-owned: rendered once by `copier copy`, never touched by `copier update`.
+
+Every table is named `equipment_...` and extends a core asset by its id (`assets.id` is frozen
+public API). After changing a model, add a migration (see README.md) and list new models in MODELS.
+"""
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
+
+from app.extensions import db
+from app.models import Asset, TimestampMixin
+
+
+class EquipmentDetail(TimestampMixin, db.Model):
+    """The equipment details of one asset (at most one row per asset)."""
+
+    __tablename__ = "equipment_details"
+
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    # The example field: rename it or add your own, then write the migration.
+    label: Mapped[str | None] = mapped_column(String(100))
+    # Bumped on every update: the ETag derives from it and concurrent writers get a 412, not a lost update.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    asset: Mapped[Asset] = relationship(lazy="joined", innerjoin=True)
+    # app.api.common's ETag helpers address rows by `id`.
+    id = synonym("asset_id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+# What the plugin's get_models() returns: the loader checks each table's prefix and registers it.
+MODELS = [EquipmentDetail]

@@ -1,0 +1,21 @@
+"""Reference data printers needs. Author-owned: `copier update` never touches this file.
+
+`seed()` runs in `flask plugin install` inside a transaction the framework commits (never commit here).
+It must be idempotent: installing twice changes nothing, so look rows up by natural key first.
+"""
+from app.extensions import db
+from app.models import AssetType
+
+ASSET_TYPE_CODE = "printers"
+
+
+def seed():
+    """Create the plugin's asset type unless a live one with its code exists."""
+    exists = db.session.scalar(db.select(AssetType).filter_by(code=ASSET_TYPE_CODE, deleted_at=None))
+    if exists is None:
+        db.session.add(AssetType(code=ASSET_TYPE_CODE, name="Printers",
+                                 description="Printers: model, IP address and print queue name"))
+
+
+def unseed(drop_data):
+    """Runs in `flask plugin uninstall`. The asset type stays: assets may still reference it."""
