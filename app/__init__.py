@@ -118,8 +118,9 @@ def _register_error_handlers(app):
         data = getattr(exc, "data", None) or {}
         details = data.get("details") or data.get("messages") or data.get("errors")
         message = data.get("message") or exc.description
-        if exc.code == 422 and details and not data.get("message"):
-            message = "Invalid input: see details for each field, fix them and retry."
+        if details and not data.get("message"):
+            message = {400: "The request body is not valid JSON: fix its syntax (see details).",
+                       422: "Invalid input: see details for each field, fix them and retry."}.get(exc.code, message)
         headers = dict(data.get("headers") or {})
         if exc.code == 405:
             headers["Allow"] = exc.get_response().headers.get("Allow", "")

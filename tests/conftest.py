@@ -155,7 +155,7 @@ def login():
     def factory(client, username, password=PASSWORD):
         response = client.post("/api/auth/login", json={"username": username, "password": password})
         assert response.status_code == 200, response.get_json()
-        return ApiClient(client, csrf=client.get_cookie("csrf_access_token", path="/api/").value)
+        return ApiClient(client, csrf=client.get_cookie("csrf_access_token").value)
 
     return factory
 

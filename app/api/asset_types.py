@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from app.api.common import ListArgsSchema, get_or_404, page_schema, paginate, require_role, search_filter, with_etag
+from app.api.common import (ListArgsSchema, get_or_404, page_schema, paginate, patch_schema, require_role,
+                            search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, AssetType
@@ -24,11 +25,6 @@ class AssetTypeSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     deleted_at = fields.DateTime(dump_only=True)
-
-
-class AssetTypeUpdateSchema(AssetTypeSchema):
-    class Meta:
-        partial = True
 
 
 class AssetTypeListArgsSchema(ListArgsSchema):
@@ -70,7 +66,7 @@ class AssetTypeResource(MethodView):
         """One asset type, with its ETag."""
         return with_etag(get_or_404(AssetType, type_id))
 
-    @blp.arguments(AssetTypeUpdateSchema)
+    @blp.arguments(patch_schema(AssetTypeSchema))
     @blp.response(200, AssetTypeSchema)
     @require_role("editor")
     def patch(self, data, type_id):

@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api.common import (ListArgsSchema, abort_json, get_or_404, page_schema, paginate, require_role,
-                            search_filter, with_etag)
+from app.api.common import (ListArgsSchema, abort_json, get_or_404, page_schema, paginate, patch_schema,
+                            require_role, search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, Location
@@ -39,15 +39,6 @@ class AssetSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     deleted_at = fields.DateTime(dump_only=True)
-
-
-class AssetUpdateSchema(AssetSchema):
-    """PATCH body: any subset of the writable fields."""
-
-    class Meta:
-        partial = True
-
-    status = fields.String(validate=validate.Length(min=1, max=32))
 
 
 class AssetListArgsSchema(ListArgsSchema):
@@ -121,7 +112,7 @@ class AssetResource(MethodView):
         """One asset, with its ETag."""
         return with_etag(get_or_404(Asset, asset_id))
 
-    @blp.arguments(AssetUpdateSchema)
+    @blp.arguments(patch_schema(AssetSchema))
     @blp.response(200, AssetSchema)
     @require_role("editor")
     def patch(self, data, asset_id):

@@ -3,6 +3,7 @@
     ErrorSchema, abort_json, json_error          the one JSON error shape
     ListArgsSchema, PER_PAGE_DEFAULT, PER_PAGE_MAX, page_schema, paginate, search_filter
                                                  list arguments, envelope, constant-query pagination, q search
+    patch_schema                                 PATCH bodies: any subset of a schema's fields
     etag_of, with_etag, check_if_match           optimistic concurrency (ETag / If-Match)
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
@@ -113,6 +114,19 @@ def page_schema(item_schema, name=None):
             "has_next": fields.Boolean(required=True),
         },
     )
+
+
+def patch_schema(schema_cls):
+    """A subclass of *schema_cls* that loads PATCH bodies: any subset of the fields, no defaults filled in.
+
+    Named ``<Name>PatchSchema`` so the OpenAPI document shows it as its own component.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("partial", True)
+        schema_cls.__init__(self, *args, **kwargs)
+
+    return type(schema_cls.__name__.removesuffix("Schema") + "PatchSchema", (schema_cls,), {"__init__": __init__})
 
 
 def paginate(stmt, args):

@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from app.api.common import ListArgsSchema, get_or_404, page_schema, paginate, require_role, search_filter, with_etag
+from app.api.common import (ListArgsSchema, get_or_404, page_schema, paginate, patch_schema, require_role,
+                            search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, Location
@@ -24,11 +25,6 @@ class LocationSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
     deleted_at = fields.DateTime(dump_only=True)
-
-
-class LocationUpdateSchema(LocationSchema):
-    class Meta:
-        partial = True
 
 
 class LocationListArgsSchema(ListArgsSchema):
@@ -70,7 +66,7 @@ class LocationResource(MethodView):
         """One location, with its ETag."""
         return with_etag(get_or_404(Location, location_id))
 
-    @blp.arguments(LocationUpdateSchema)
+    @blp.arguments(patch_schema(LocationSchema))
     @blp.response(200, LocationSchema)
     @require_role("editor")
     def patch(self, data, location_id):

@@ -1,10 +1,11 @@
 """`flask config check`: does this environment's configuration pass the production checks?"""
 
 import click
+from flask.cli import AppGroup
 from flask import current_app
 
 
-@click.group("config")
+@click.group("config", cls=AppGroup)
 def config_cli():
     """Inspect the configuration."""
 

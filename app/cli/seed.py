@@ -1,6 +1,7 @@
 """`flask seed`: the reference data every site starts with. Idempotent: existing rows are left alone."""
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
@@ -23,6 +24,7 @@ LOCATIONS = (("main", "Main shop floor", "Default location until assets are plac
 
 
 @click.command("seed")
+@with_appcontext
 def seed():
     """Create the default asset types, statuses and location (running it again changes nothing)."""
     added = 0

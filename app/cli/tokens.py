@@ -1,6 +1,7 @@
 """`flask token create`: a personal API token for scripts and the deploy kit, printed once."""
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.auth import issue_api_token
@@ -8,7 +9,7 @@ from app.extensions import db
 from app.models import User
 
 
-@click.group("token")
+@click.group("token", cls=AppGroup)
 def token_cli():
     """Manage personal API tokens."""
 

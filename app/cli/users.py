@@ -3,6 +3,7 @@
 import sys
 
 import click
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.auth import hash_password, password_problems
@@ -10,7 +11,7 @@ from app.extensions import db
 from app.models import User
 
 
-@click.group("user")
+@click.group("user", cls=AppGroup)
 def user_cli():
     """Manage users."""
 
