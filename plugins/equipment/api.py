@@ -1,5 +1,4 @@
-"""Equipment routes, mounted under /api/plugins/equipment. Author-owned: `copier update` never
-touches this file.
+"""Equipment routes, mounted under /api/plugins/equipment. Author-owned: `copier update` never touches this file.
 
 They follow the core's conventions through app.api.common: the list envelope and pagination, whitelisted
 filters plus `q`, ETag on reads and If-Match on writes, viewer/editor roles, the JSON error shape and the
@@ -23,84 +22,82 @@ from app.api.common import (
 from app.extensions import db
 from app.models import Asset
 
-from .models import EquipmentDetail
-from .schemas import (
-    EquipmentDetailCreateSchema,
-    EquipmentDetailPageSchema,
-    EquipmentDetailSchema,
-    EquipmentDetailUpdateSchema,
-    EquipmentListArgsSchema,
-)
+from .models import Machine
+from .schemas import MachineCreateSchema, MachineListArgsSchema, MachinePageSchema, MachineSchema, MachineUpdateSchema
 
 # The blueprint is named like the plugin; the loader mounts it under /api/plugins/equipment.
 blp = Blueprint("equipment", __name__, description="Machine tools: make, model, controller, serial number and install date")
-ENTITY = EquipmentDetail.__tablename__
+ENTITY = Machine.__tablename__
+FILTERS = ("make", "model", "controller", "serial")
 
 
 def _load(asset_id):
-    """The detail row of a live asset, or 404."""
-    detail = get_or_404(EquipmentDetail, asset_id)
-    if detail.asset.deleted_at is not None:
+    """The machine row of a live asset, or 404."""
+    machine = get_or_404(Machine, asset_id)
+    if machine.asset.deleted_at is not None:
         abort_json(404, f"Asset {asset_id} is deleted; restore it first.")
-    return detail
+    return machine
 
 
-@blp.route("/details")
-class EquipmentDetails(MethodView):
-    @blp.arguments(EquipmentListArgsSchema, location="query", unknown="raise")
-    @blp.response(200, EquipmentDetailPageSchema)
+@blp.route("/machines")
+class Machines(MethodView):
+    @blp.arguments(MachineListArgsSchema, location="query", unknown="raise")
+    @blp.response(200, MachinePageSchema)
     @require_role("viewer")
     def get(self, args):
-        """List equipment details, oldest asset first; filter by label, asset_id or q."""
-        stmt = db.select(EquipmentDetail).join(EquipmentDetail.asset).order_by(EquipmentDetail.asset_id)
+        """List machine tools in asset order; filter by make, model, controller, serial, installed_since or q."""
+        stmt = db.select(Machine).join(Machine.asset).order_by(Machine.asset_id)
         if not args["include_deleted"]:
             stmt = stmt.where(Asset.deleted_at.is_(None))
-        for field in ("label", "asset_id"):
+        for field in FILTERS:
             if field in args:
-                stmt = stmt.where(getattr(EquipmentDetail, field) == args[field])
+                stmt = stmt.where(getattr(Machine, field) == args[field])
+        if "installed_since" in args:
+            stmt = stmt.where(Machine.install_date >= args["installed_since"])
         if "q" in args:
-            stmt = stmt.where(search_filter(args["q"], EquipmentDetail.label, Asset.name, Asset.asset_tag))
+            stmt = stmt.where(search_filter(args["q"], Machine.make, Machine.model, Machine.controller,
+                                            Machine.serial, Asset.name, Asset.asset_tag))
         return paginate(stmt, args)
 
-    @blp.arguments(EquipmentDetailCreateSchema)
-    @blp.response(201, EquipmentDetailSchema)
+    @blp.arguments(MachineCreateSchema)
+    @blp.response(201, MachineSchema)
     @require_role("editor")
     def post(self, data):
-        """Add equipment details to an existing asset (one row per asset)."""
+        """Record an asset's machine-tool details (make and model required; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
-        if db.session.get(EquipmentDetail, asset.id) is not None:
-            abort_json(409, f"Asset {asset.id} already has equipment details: "
-                            f"PATCH /api/plugins/equipment/details/{asset.id} instead.")
-        detail = EquipmentDetail(**data)
-        db.session.add(detail)
+        if db.session.get(Machine, asset.id) is not None:
+            abort_json(409, f"Asset {asset.id} already has machine details: "
+                            f"PATCH /api/plugins/equipment/machines/{asset.id} instead.")
+        machine = Machine(**data)
+        db.session.add(machine)
         db.session.flush()
-        record_audit("create", ENTITY, detail.asset_id, after=snapshot(detail))
+        record_audit("create", ENTITY, machine.asset_id, after=snapshot(machine))
         db.session.commit()
-        obj, status, headers = with_etag(detail, 201)
-        headers["Location"] = url_for("equipment.EquipmentDetailItem", asset_id=detail.asset_id)
+        obj, status, headers = with_etag(machine, 201)
+        headers["Location"] = url_for("equipment.MachineItem", asset_id=machine.asset_id)
         return obj, status, headers
 
 
-@blp.route("/details/<int:asset_id>")
-class EquipmentDetailItem(MethodView):
-    @blp.response(200, EquipmentDetailSchema)
+@blp.route("/machines/<int:asset_id>")
+class MachineItem(MethodView):
+    @blp.response(200, MachineSchema)
     @require_role("viewer")
     def get(self, asset_id):
-        """One asset's equipment details, with its ETag."""
+        """One asset's machine-tool details, with the ETag."""
         return with_etag(_load(asset_id))
 
-    @blp.arguments(EquipmentDetailUpdateSchema)
-    @blp.response(200, EquipmentDetailSchema)
+    @blp.arguments(MachineUpdateSchema)
+    @blp.response(200, MachineSchema)
     @require_role("editor")
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
-        detail = _load(asset_id)
-        check_if_match(detail)
-        before = snapshot(detail)
+        machine = _load(asset_id)
+        check_if_match(machine)
+        before = snapshot(machine)
         for key, value in data.items():
-            setattr(detail, key, value)
-        if db.session.is_modified(detail):
+            setattr(machine, key, value)
+        if db.session.is_modified(machine):
             db.session.flush()
-            record_audit("update", ENTITY, detail.asset_id, before=before, after=snapshot(detail))
+            record_audit("update", ENTITY, machine.asset_id, before=before, after=snapshot(machine))
         db.session.commit()
-        return with_etag(detail)
+        return with_etag(machine)

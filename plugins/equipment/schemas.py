@@ -1,41 +1,63 @@
 """Equipment request and response schemas. Author-owned: `copier update` never touches this file."""
-from marshmallow import RAISE, Schema, fields, validate
+from datetime import date
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from app.api.common import ListArgsSchema, page_schema
 
+TEXT = validate.Length(min=1, max=100)
 
-class EquipmentDetailSchema(Schema):
-    """A equipment detail as the API returns it."""
+
+class MachineSchema(Schema):
+    """A machine tool as the API returns it."""
 
     asset_id = fields.Integer(required=True)
     asset_tag = fields.String(attribute="asset.asset_tag", dump_only=True)
     asset_name = fields.String(attribute="asset.name", dump_only=True)
-    label = fields.String(allow_none=True)
+    make = fields.String()
+    model = fields.String()
+    controller = fields.String(allow_none=True)
+    serial = fields.String(allow_none=True)
+    install_date = fields.Date(allow_none=True)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
 
-class EquipmentDetailUpdateSchema(Schema):
+class MachineUpdateSchema(Schema):
     """The writable fields; a PATCH sends any of them. Unknown fields are refused (422)."""
 
     class Meta:
         unknown = RAISE
 
-    label = fields.String(allow_none=True, validate=validate.Length(max=100))
+    make = fields.String(validate=TEXT)
+    model = fields.String(validate=TEXT)
+    controller = fields.String(allow_none=True, validate=TEXT)
+    serial = fields.String(allow_none=True, validate=validate.Length(min=1, max=128))
+    install_date = fields.Date(allow_none=True, metadata={"description": "ISO date, e.g. 2024-03-18; not in the future."})
+
+    @validates("install_date")
+    def _not_in_the_future(self, value, **_):
+        if value is not None and value > date.today():
+            raise ValidationError("The install date is in the future; give the date the machine was installed.")
 
 
-class EquipmentDetailCreateSchema(EquipmentDetailUpdateSchema):
-    """A POST names the asset it extends."""
+class MachineCreateSchema(MachineUpdateSchema):
+    """A POST names the asset it extends; make and model are required."""
 
     asset_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    make = fields.String(required=True, validate=TEXT)
+    model = fields.String(required=True, validate=TEXT)
 
 
-class EquipmentListArgsSchema(ListArgsSchema):
-    """page, per_page, q, count, include_deleted (from the core) plus this list's whitelisted filters."""
+class MachineListArgsSchema(ListArgsSchema):
+    """page, per_page, q, count, include_deleted (from the core) plus whitelisted filters."""
 
-    label = fields.String(validate=validate.Length(min=1, max=100))
-    asset_id = fields.Integer(validate=validate.Range(min=1))
+    make = fields.String(validate=TEXT)
+    model = fields.String(validate=TEXT)
+    controller = fields.String(validate=TEXT)
+    serial = fields.String(validate=validate.Length(min=1, max=128))
+    installed_since = fields.Date(metadata={"description": "Only machines installed on or after this date."})
 
 
-EquipmentDetailPageSchema = page_schema(EquipmentDetailSchema)
+MachinePageSchema = page_schema(MachineSchema)

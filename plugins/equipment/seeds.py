@@ -6,15 +6,16 @@ It must be idempotent: installing twice changes nothing, so look rows up by natu
 from app.extensions import db
 from app.models import AssetType
 
-ASSET_TYPE_CODE = "equipment"
+# The same code `flask seed` uses for machines, so a site that ran both has one type, not two.
+ASSET_TYPE_CODE = "machine"
 
 
 def seed():
-    """Create the plugin's asset type unless a live one with its code exists."""
+    """Create the machine asset type unless a live one with its code exists."""
     exists = db.session.scalar(db.select(AssetType).filter_by(code=ASSET_TYPE_CODE, deleted_at=None))
     if exists is None:
-        db.session.add(AssetType(code=ASSET_TYPE_CODE, name="Equipment",
-                                 description="Machine tools: make, model, controller, serial number and install date"))
+        db.session.add(AssetType(code=ASSET_TYPE_CODE, name="Machine",
+                                 description="Production machines: presses, CNC, lines."))
 
 
 def unseed(drop_data):
