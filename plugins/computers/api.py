@@ -1,5 +1,4 @@
-"""Computers routes, mounted under /api/plugins/computers. Author-owned: `copier update` never
-touches this file.
+"""Computers routes, mounted under /api/plugins/computers. Author-owned: `copier update` never touches this file.
 
 They follow the core's conventions through app.api.common: the list envelope and pagination, whitelisted
 filters plus `q`, ETag on reads and If-Match on writes, viewer/editor roles, the JSON error shape and the
@@ -8,6 +7,7 @@ audit trail (written in the same transaction as the change).
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
 
 from app.api.common import (
     abort_json,
@@ -23,84 +23,107 @@ from app.api.common import (
 from app.extensions import db
 from app.models import Asset
 
-from .models import ComputersDetail
+from .models import Computer
 from .schemas import (
-    ComputersDetailCreateSchema,
-    ComputersDetailPageSchema,
-    ComputersDetailSchema,
-    ComputersDetailUpdateSchema,
-    ComputersListArgsSchema,
+    ComputerCreateSchema,
+    ComputerListArgsSchema,
+    ComputerPageSchema,
+    ComputerSchema,
+    ComputerUpdateSchema,
 )
 
 # The blueprint is named like the plugin; the loader mounts it under /api/plugins/computers.
 blp = Blueprint("computers", __name__, description="Computers: unique hostname, operating system, IP and MAC address")
-ENTITY = ComputersDetail.__tablename__
+ENTITY = Computer.__tablename__
+FILTERS = ("hostname", "os", "ip_address", "mac_address")
 
 
 def _load(asset_id):
-    """The detail row of a live asset, or 404."""
-    detail = get_or_404(ComputersDetail, asset_id)
-    if detail.asset.deleted_at is not None:
+    """The computer row of a live asset, or 404."""
+    computer = get_or_404(Computer, asset_id)
+    if computer.asset.deleted_at is not None:
         abort_json(404, f"Asset {asset_id} is deleted; restore it first.")
-    return detail
+    return computer
 
 
-@blp.route("/details")
-class ComputersDetails(MethodView):
-    @blp.arguments(ComputersListArgsSchema, location="query", unknown="raise")
-    @blp.response(200, ComputersDetailPageSchema)
+def _hostname_taken(hostname, asset_id):
+    holder = db.session.scalar(db.select(Computer.asset_id).where(Computer.hostname == hostname,
+                                                                  Computer.asset_id != asset_id))
+    if holder is not None:
+        abort_json(409, f"Hostname {hostname!r} is already used by asset {holder}: hostnames are unique; "
+                        "rename one of them.", details={"hostname": ["already in use"]})
+
+
+def _commit(hostname):
+    """Commit; a concurrent write of the same hostname surfaces as 409, not 500."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        abort_json(409, f"Hostname {hostname!r} was just taken by another write: hostnames are unique.",
+                   details={"hostname": ["already in use"]})
+
+
+@blp.route("/hosts")
+class Computers(MethodView):
+    @blp.arguments(ComputerListArgsSchema, location="query", unknown="raise")
+    @blp.response(200, ComputerPageSchema)
     @require_role("viewer")
     def get(self, args):
-        """List computers details, oldest asset first; filter by label, asset_id or q."""
-        stmt = db.select(ComputersDetail).join(ComputersDetail.asset).order_by(ComputersDetail.asset_id)
+        """List computers in asset order; filter by hostname, os, ip_address, mac_address or q."""
+        stmt = db.select(Computer).join(Computer.asset).order_by(Computer.asset_id)
         if not args["include_deleted"]:
             stmt = stmt.where(Asset.deleted_at.is_(None))
-        for field in ("label", "asset_id"):
+        for field in FILTERS:
             if field in args:
-                stmt = stmt.where(getattr(ComputersDetail, field) == args[field])
+                stmt = stmt.where(getattr(Computer, field) == args[field])
         if "q" in args:
-            stmt = stmt.where(search_filter(args["q"], ComputersDetail.label, Asset.name, Asset.asset_tag))
+            stmt = stmt.where(search_filter(args["q"], Computer.hostname, Computer.os, Computer.ip_address,
+                                            Computer.mac_address, Asset.name, Asset.asset_tag))
         return paginate(stmt, args)
 
-    @blp.arguments(ComputersDetailCreateSchema)
-    @blp.response(201, ComputersDetailSchema)
+    @blp.arguments(ComputerCreateSchema)
+    @blp.response(201, ComputerSchema)
     @require_role("editor")
     def post(self, data):
-        """Add computers details to an existing asset (one row per asset)."""
+        """Record an asset's computer details (hostname required and unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
-        if db.session.get(ComputersDetail, asset.id) is not None:
-            abort_json(409, f"Asset {asset.id} already has computers details: "
-                            f"PATCH /api/plugins/computers/details/{asset.id} instead.")
-        detail = ComputersDetail(**data)
-        db.session.add(detail)
+        if db.session.get(Computer, asset.id) is not None:
+            abort_json(409, f"Asset {asset.id} already has computer details: "
+                            f"PATCH /api/plugins/computers/hosts/{asset.id} instead.")
+        _hostname_taken(data["hostname"], asset.id)
+        computer = Computer(**data)
+        db.session.add(computer)
         db.session.flush()
-        record_audit("create", ENTITY, detail.asset_id, after=snapshot(detail))
-        db.session.commit()
-        obj, status, headers = with_etag(detail, 201)
-        headers["Location"] = url_for("computers.ComputersDetailItem", asset_id=detail.asset_id)
+        record_audit("create", ENTITY, computer.asset_id, after=snapshot(computer))
+        _commit(computer.hostname)
+        obj, status, headers = with_etag(computer, 201)
+        headers["Location"] = url_for("computers.ComputerItem", asset_id=computer.asset_id)
         return obj, status, headers
 
 
-@blp.route("/details/<int:asset_id>")
-class ComputersDetailItem(MethodView):
-    @blp.response(200, ComputersDetailSchema)
+@blp.route("/hosts/<int:asset_id>")
+class ComputerItem(MethodView):
+    @blp.response(200, ComputerSchema)
     @require_role("viewer")
     def get(self, asset_id):
-        """One asset's computers details, with its ETag."""
+        """One asset's computer details, with the ETag."""
         return with_etag(_load(asset_id))
 
-    @blp.arguments(ComputersDetailUpdateSchema)
-    @blp.response(200, ComputersDetailSchema)
+    @blp.arguments(ComputerUpdateSchema)
+    @blp.response(200, ComputerSchema)
     @require_role("editor")
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
-        detail = _load(asset_id)
-        check_if_match(detail)
-        before = snapshot(detail)
+        computer = _load(asset_id)
+        check_if_match(computer)
+        if "hostname" in data:
+            _hostname_taken(data["hostname"], asset_id)
+        before = snapshot(computer)
         for key, value in data.items():
-            setattr(detail, key, value)
-        if db.session.is_modified(detail):
+            setattr(computer, key, value)
+        if db.session.is_modified(computer):
             db.session.flush()
-            record_audit("update", ENTITY, detail.asset_id, before=before, after=snapshot(detail))
-        db.session.commit()
-        return with_etag(detail)
+            record_audit("update", ENTITY, computer.asset_id, before=before, after=snapshot(computer))
+        _commit(computer.hostname)
+        return with_etag(computer)
