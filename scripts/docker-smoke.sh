@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the shopdb container image from local parts only (no registry can be reached here):
+#   base   - a slim, non-systemd Debian base with python3 + venv, from Debian's own packages (debootstrap)
+#   wheels - a wheelhouse for the base image's Python, built on this host (shopdb + every dependency)
+#   build  - base + wheels, then `podman build` of the root Dockerfile
+# Each step is cached: the base image is built once, dependency wheels are reused, only shopdb's wheel is rebuilt.
+# Used by tests/container/ (make test); operators use the same commands (docs/DEPLOY.md, "Container image").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUITE=${SHOPDB_BASE_SUITE:-bookworm}
+BASE_IMAGE=${BASE_IMAGE:-localhost/shopdb-debian-slim:$SUITE}
+IMAGE=${IMAGE:-localhost/shopdb:latest}
+WHEELHOUSE=${WHEELHOUSE:-.cache/container-wheels}
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+PYTHON=${PYTHON:-python3}   # only runs pip on this host; the wheels target the base image's Python
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/containers.conf}
+
+base() {
+  if podman image exists "$BASE_IMAGE"; then
+    echo "docker-smoke: base image $BASE_IMAGE is cached"
+    return
+  fi
+  echo "docker-smoke: building $BASE_IMAGE with debootstrap ($SUITE, about a minute)"
+  local rootfs
+  rootfs=$(mktemp -d /var/tmp/shopdb-base.XXXXXX)
+  trap 'rm -rf "$rootfs"' RETURN
+  debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+    "$SUITE" "$rootfs" "$MIRROR" >/dev/null
+  # Trim what a runtime image never uses: apt lists, docs, man pages.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
+         "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
+  tar -C "$rootfs" -c . | podman import -q --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
+}
+
+wheels() {
+  # Same recipe as the app role's controller wheelhouse: shopdb's own wheel, then binary wheels of every
+  # dependency for the base image's Python and glibc (so a trixie base works from this bookworm host too).
+  local py glibc platforms="" n arch
+  arch=$(uname -m)
+  read -r py glibc < <(podman run --rm --network none "$BASE_IMAGE" python3 -c \
+    'import platform, sys; print("%d.%d" % sys.version_info[:2], platform.libc_ver()[1].split(".")[1])')
+  for n in 5 12 $(seq 17 "$glibc"); do platforms+=" --platform manylinux_2_${n}_${arch}"; done
+  mkdir -p "$WHEELHOUSE"
+  rm -f "$WHEELHOUSE"/shopdb-*.whl          # always this checkout's code; dependencies stay cached
+  "$PYTHON" -m pip wheel -q --no-deps -w "$WHEELHOUSE" . 2> >(grep -v 'is neither a file nor a directory' >&2)
+  # shellcheck disable=SC2086
+  "$PYTHON" -m pip download -q --only-binary=:all: -d "$WHEELHOUSE" --python-version "$py" \
+    --implementation cp --abi "cp${py/./}" $platforms --platform "manylinux2014_${arch}" \
+    "$WHEELHOUSE"/shopdb-*.whl 2> >(grep -v 'is neither a file nor a directory' >&2)
+}
+
+build() {
+  base
+  wheels
+  local old
+  old=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
+  # --format docker: the OCI image format has no HEALTHCHECK and podman would drop it.
+  # --layers=false: no intermediate images pile up across rebuilds (a build takes seconds anyway).
+  podman build -q --layers=false --format docker --build-arg BASE_IMAGE="$BASE_IMAGE" \
+    --build-arg WHEELHOUSE="$WHEELHOUSE" -t "$IMAGE" . >/dev/null
+  # Rebuilding a tag leaves the previous image dangling: remove it (only it) so repeated runs use no disk.
+  if [ -n "$old" ] && [ "$old" != "$(podman image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+    podman rmi "$old" >/dev/null 2>&1 || true
+  fi
+  echo "docker-smoke: built $IMAGE from $BASE_IMAGE"
+}
+
+case "${1:-build}" in
+  base) base ;;
+  wheels) wheels ;;
+  build) build ;;
+  *) echo "usage: $0 [base|wheels|build]" >&2; exit 2 ;;
+esac
