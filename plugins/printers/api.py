@@ -1,5 +1,4 @@
-"""Printers routes, mounted under /api/plugins/printers. Author-owned: `copier update` never
-touches this file.
+"""Printers routes, mounted under /api/plugins/printers. Author-owned: `copier update` never touches this file.
 
 They follow the core's conventions through app.api.common: the list envelope and pagination, whitelisted
 filters plus `q`, ETag on reads and If-Match on writes, viewer/editor roles, the JSON error shape and the
@@ -8,6 +7,7 @@ audit trail (written in the same transaction as the change).
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
 
 from app.api.common import (
     abort_json,
@@ -23,84 +23,103 @@ from app.api.common import (
 from app.extensions import db
 from app.models import Asset
 
-from .models import PrintersDetail
-from .schemas import (
-    PrintersDetailCreateSchema,
-    PrintersDetailPageSchema,
-    PrintersDetailSchema,
-    PrintersDetailUpdateSchema,
-    PrintersListArgsSchema,
-)
+from .models import Printer
+from .schemas import PrinterCreateSchema, PrinterListArgsSchema, PrinterPageSchema, PrinterSchema, PrinterUpdateSchema
 
 # The blueprint is named like the plugin; the loader mounts it under /api/plugins/printers.
 blp = Blueprint("printers", __name__, description="Printers: model, IP address and print queue name")
-ENTITY = PrintersDetail.__tablename__
+ENTITY = Printer.__tablename__
+FILTERS = ("model", "ip_address", "queue_name")
 
 
 def _load(asset_id):
-    """The detail row of a live asset, or 404."""
-    detail = get_or_404(PrintersDetail, asset_id)
-    if detail.asset.deleted_at is not None:
+    """The printer row of a live asset, or 404."""
+    printer = get_or_404(Printer, asset_id)
+    if printer.asset.deleted_at is not None:
         abort_json(404, f"Asset {asset_id} is deleted; restore it first.")
-    return detail
+    return printer
 
 
-@blp.route("/details")
-class PrintersDetails(MethodView):
-    @blp.arguments(PrintersListArgsSchema, location="query", unknown="raise")
-    @blp.response(200, PrintersDetailPageSchema)
+def _queue_taken(queue_name, asset_id):
+    if queue_name is None:
+        return
+    holder = db.session.scalar(db.select(Printer.asset_id).where(Printer.queue_name == queue_name,
+                                                                 Printer.asset_id != asset_id))
+    if holder is not None:
+        abort_json(409, f"Queue {queue_name!r} already feeds the printer of asset {holder}: one queue per "
+                        "printer; pick another queue name.", details={"queue_name": ["already in use"]})
+
+
+def _commit(queue_name):
+    """Commit; a concurrent write of the same queue name surfaces as 409, not 500."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        abort_json(409, f"Queue {queue_name!r} was just taken by another write: queue names are unique.",
+                   details={"queue_name": ["already in use"]})
+
+
+@blp.route("/devices")
+class Printers(MethodView):
+    @blp.arguments(PrinterListArgsSchema, location="query", unknown="raise")
+    @blp.response(200, PrinterPageSchema)
     @require_role("viewer")
     def get(self, args):
-        """List printers details, oldest asset first; filter by label, asset_id or q."""
-        stmt = db.select(PrintersDetail).join(PrintersDetail.asset).order_by(PrintersDetail.asset_id)
+        """List printers in asset order; filter by model, ip_address, queue_name or q."""
+        stmt = db.select(Printer).join(Printer.asset).order_by(Printer.asset_id)
         if not args["include_deleted"]:
             stmt = stmt.where(Asset.deleted_at.is_(None))
-        for field in ("label", "asset_id"):
+        for field in FILTERS:
             if field in args:
-                stmt = stmt.where(getattr(PrintersDetail, field) == args[field])
+                stmt = stmt.where(getattr(Printer, field) == args[field])
         if "q" in args:
-            stmt = stmt.where(search_filter(args["q"], PrintersDetail.label, Asset.name, Asset.asset_tag))
+            stmt = stmt.where(search_filter(args["q"], Printer.model, Printer.ip_address, Printer.queue_name,
+                                            Asset.name, Asset.asset_tag))
         return paginate(stmt, args)
 
-    @blp.arguments(PrintersDetailCreateSchema)
-    @blp.response(201, PrintersDetailSchema)
+    @blp.arguments(PrinterCreateSchema)
+    @blp.response(201, PrinterSchema)
     @require_role("editor")
     def post(self, data):
-        """Add printers details to an existing asset (one row per asset)."""
+        """Record an asset's printer details (model required, queue name unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
-        if db.session.get(PrintersDetail, asset.id) is not None:
-            abort_json(409, f"Asset {asset.id} already has printers details: "
-                            f"PATCH /api/plugins/printers/details/{asset.id} instead.")
-        detail = PrintersDetail(**data)
-        db.session.add(detail)
+        if db.session.get(Printer, asset.id) is not None:
+            abort_json(409, f"Asset {asset.id} already has printer details: "
+                            f"PATCH /api/plugins/printers/devices/{asset.id} instead.")
+        _queue_taken(data.get("queue_name"), asset.id)
+        printer = Printer(**data)
+        db.session.add(printer)
         db.session.flush()
-        record_audit("create", ENTITY, detail.asset_id, after=snapshot(detail))
-        db.session.commit()
-        obj, status, headers = with_etag(detail, 201)
-        headers["Location"] = url_for("printers.PrintersDetailItem", asset_id=detail.asset_id)
+        record_audit("create", ENTITY, printer.asset_id, after=snapshot(printer))
+        _commit(printer.queue_name)
+        obj, status, headers = with_etag(printer, 201)
+        headers["Location"] = url_for("printers.PrinterItem", asset_id=printer.asset_id)
         return obj, status, headers
 
 
-@blp.route("/details/<int:asset_id>")
-class PrintersDetailItem(MethodView):
-    @blp.response(200, PrintersDetailSchema)
+@blp.route("/devices/<int:asset_id>")
+class PrinterItem(MethodView):
+    @blp.response(200, PrinterSchema)
     @require_role("viewer")
     def get(self, asset_id):
-        """One asset's printers details, with its ETag."""
+        """One asset's printer details, with the ETag."""
         return with_etag(_load(asset_id))
 
-    @blp.arguments(PrintersDetailUpdateSchema)
-    @blp.response(200, PrintersDetailSchema)
+    @blp.arguments(PrinterUpdateSchema)
+    @blp.response(200, PrinterSchema)
     @require_role("editor")
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
-        detail = _load(asset_id)
-        check_if_match(detail)
-        before = snapshot(detail)
+        printer = _load(asset_id)
+        check_if_match(printer)
+        if "queue_name" in data:
+            _queue_taken(data["queue_name"], asset_id)
+        before = snapshot(printer)
         for key, value in data.items():
-            setattr(detail, key, value)
-        if db.session.is_modified(detail):
+            setattr(printer, key, value)
+        if db.session.is_modified(printer):
             db.session.flush()
-            record_audit("update", ENTITY, detail.asset_id, before=before, after=snapshot(detail))
-        db.session.commit()
-        return with_etag(detail)
+            record_audit("update", ENTITY, printer.asset_id, before=before, after=snapshot(printer))
+        _commit(printer.queue_name)
+        return with_etag(printer)

@@ -1,41 +1,63 @@
 """Printers request and response schemas. Author-owned: `copier update` never touches this file."""
-from marshmallow import RAISE, Schema, fields, validate
+import ipaddress
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.api.common import ListArgsSchema, page_schema
 
+# CUPS and Windows print servers both accept these: letters, digits, '_', '-' and '.', no spaces or '/'.
+QUEUE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                        error="Use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit "
+                              "(no spaces or slashes), e.g. cell4-labels.")
 
-class PrintersDetailSchema(Schema):
-    """A printers detail as the API returns it."""
+
+class IPAddress(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise ValidationError("Not a valid IPv4 or IPv6 address (e.g. 10.20.0.40 or fd00::40).") from None
+
+
+class PrinterSchema(Schema):
+    """A printer as the API returns it."""
 
     asset_id = fields.Integer(required=True)
     asset_tag = fields.String(attribute="asset.asset_tag", dump_only=True)
     asset_name = fields.String(attribute="asset.name", dump_only=True)
-    label = fields.String(allow_none=True)
+    model = fields.String()
+    ip_address = fields.String(allow_none=True)
+    queue_name = fields.String(allow_none=True)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
 
-class PrintersDetailUpdateSchema(Schema):
+class PrinterUpdateSchema(Schema):
     """The writable fields; a PATCH sends any of them. Unknown fields are refused (422)."""
 
     class Meta:
         unknown = RAISE
 
-    label = fields.String(allow_none=True, validate=validate.Length(max=100))
+    model = fields.String(validate=validate.Length(min=1, max=100))
+    ip_address = IPAddress(allow_none=True)
+    queue_name = fields.String(allow_none=True, validate=QUEUE, metadata={"description": "Unique."})
 
 
-class PrintersDetailCreateSchema(PrintersDetailUpdateSchema):
-    """A POST names the asset it extends."""
+class PrinterCreateSchema(PrinterUpdateSchema):
+    """A POST names the asset it extends and the printer model."""
 
     asset_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    model = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
-class PrintersListArgsSchema(ListArgsSchema):
-    """page, per_page, q, count, include_deleted (from the core) plus this list's whitelisted filters."""
+class PrinterListArgsSchema(ListArgsSchema):
+    """page, per_page, q, count, include_deleted (from the core) plus whitelisted filters."""
 
-    label = fields.String(validate=validate.Length(min=1, max=100))
-    asset_id = fields.Integer(validate=validate.Range(min=1))
+    model = fields.String(validate=validate.Length(min=1, max=100))
+    ip_address = IPAddress()
+    queue_name = fields.String(validate=QUEUE)
 
 
-PrintersDetailPageSchema = page_schema(PrintersDetailSchema)
+PrinterPageSchema = page_schema(PrinterSchema)

@@ -6,15 +6,15 @@ It must be idempotent: installing twice changes nothing, so look rows up by natu
 from app.extensions import db
 from app.models import AssetType
 
-ASSET_TYPE_CODE = "printers"
+# The same code `flask seed` uses for printers, so a site that ran both has one type, not two.
+ASSET_TYPE_CODE = "printer"
 
 
 def seed():
-    """Create the plugin's asset type unless a live one with its code exists."""
+    """Create the printer asset type unless a live one with its code exists."""
     exists = db.session.scalar(db.select(AssetType).filter_by(code=ASSET_TYPE_CODE, deleted_at=None))
     if exists is None:
-        db.session.add(AssetType(code=ASSET_TYPE_CODE, name="Printers",
-                                 description="Printers: model, IP address and print queue name"))
+        db.session.add(AssetType(code=ASSET_TYPE_CODE, name="Printer", description="Label and office printers."))
 
 
 def unseed(drop_data):
