@@ -189,3 +189,18 @@ def rows(app):
             return [{c.key: getattr(r, c.key) for c in model.__table__.columns} for r in db.session.scalars(stmt)]
 
     return fetch
+
+
+@pytest.fixture
+def app_factory():
+    """`app_factory(url, **config)` -> a testing app on that database (not migrated)."""
+    return make_app
+
+
+@pytest.fixture
+def empty_mariadb_url():
+    """A brand-new, empty MariaDB database for this one test (skipped with SHOPDB_TEST_MARIADB=0)."""
+    if not USE_MARIADB:
+        pytest.skip("SHOPDB_TEST_MARIADB=0")
+    with mariadb_database() as url:
+        yield url

@@ -94,7 +94,9 @@ class ListArgsSchema(Schema):
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=PER_PAGE_DEFAULT, validate=validate.Range(min=1, max=PER_PAGE_MAX))
-    q = fields.String(validate=validate.Length(min=1, max=200))
+    # Control characters are refused: SQLite would cut a LIKE pattern at a NUL and match everything.
+    q = fields.String(validate=[validate.Length(min=1, max=200),
+                                validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")])
     count = fields.Boolean(load_default=True)
     include_deleted = fields.Boolean(load_default=False)
 
