@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from alembic import command
@@ -32,6 +33,7 @@ __all__ = [
     "shopdb_plugin_paths",
     "shopdb_config",
     "database_url",
+    "mariadb_database",
     "make_app",
     "app",
     "migrations",
@@ -65,14 +67,9 @@ def shopdb_config() -> dict:
     return {}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def database_url(request, tmp_path):
-    """The URL of a new, empty database, dropped after the test; parametrized over SQLite and MariaDB."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shopdb.sqlite'}"
-        return
-    if not mariadb_enabled():
-        pytest.skip("SHOPDB_TEST_MARIADB=0")
+@contextmanager
+def mariadb_database():
+    """A new, empty MariaDB database for the duration of the block (dropped after); yields its URL."""
     server = make_url(os.environ.get("SHOPDB_TEST_MARIADB_URL") or DEFAULT_MARIADB_URL)
     name = f"shopdb_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -84,6 +81,18 @@ def database_url(request, tmp_path):
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
+def database_url(request, tmp_path):
+    """The URL of a new, empty database, dropped after the test; parametrized over SQLite and MariaDB."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shopdb.sqlite'}"
+    elif not mariadb_enabled():
+        pytest.skip("SHOPDB_TEST_MARIADB=0")
+    else:
+        with mariadb_database() as url:
+            yield url
 
 
 @pytest.fixture
@@ -146,11 +155,14 @@ class Migrations:
 
 @pytest.fixture
 def app(make_app, shopdb_plugins):
-    """The app with a database at heads and `shopdb_plugins` installed; an app context is pushed."""
+    """The app as a fresh site has it: `flask db upgrade heads`, `flask seed`, then `flask plugin install` of
+    each of `shopdb_plugins`. The test runs inside an app context."""
     from app.plugins import lifecycle
 
     flask_app = make_app()
     Migrations(flask_app).upgrade("heads")
+    seeded = flask_app.test_cli_runner().invoke(args=["seed"])
+    assert seeded.exit_code == 0, seeded.output
     with flask_app.app_context():
         for name in shopdb_plugins:
             lifecycle.install(name)

@@ -31,21 +31,11 @@ def snapshot():
 
 def add_gadget(label):
     kind = db.session.scalar(db.select(AssetType).filter_by(code="gadget"))
-    db.session.add(Asset(asset_tag=f"G-{label}", name=label, asset_type=kind, status=_status()))
+    db.session.add(Asset(asset_tag=f"G-{label}", name=label, asset_type=kind, status="in_service"))
     db.session.flush()
     asset_id = db.session.scalar(db.select(Asset.id).filter_by(asset_tag=f"G-{label}"))
     db.session.execute(text("INSERT INTO gadgets_items (asset_id, label) VALUES (:a, :l)"), {"a": asset_id, "l": label})
     db.session.commit()
-
-
-def _status():
-    from app.models import AssetStatus
-
-    code = db.session.scalar(db.select(AssetStatus.code).limit(1))
-    if code is None:
-        db.session.add(AssetStatus(code="in_use", name="In use"))
-        code = "in_use"
-    return code
 
 
 def test_install_migrates_seeds_enables_and_is_idempotent(app):
