@@ -14,5 +14,25 @@ def test_ready_when_schema_at_heads(client):
     body = response.get_json()
     assert response.status_code == 200, body
     assert body["status"] == "ready"
-    assert body["schema"]["current"] == body["schema"]["expected"]
-    assert "core_0001" not in body["schema"]["expected"] or len(body["schema"]["expected"]) >= 1
+    assert body["schema"]["current"] == body["schema"]["expected"] and body["problems"] == []
+    assert isinstance(body["plugins"], list)
+
+
+def test_ready_is_503_when_schema_is_behind(app_factory, tmp_path):
+    app = app_factory(f"sqlite:///{tmp_path}/empty.sqlite")
+    response = app.test_client().get("/api/ready")
+    body = response.get_json()
+    assert response.status_code == 503
+    assert body["status"] == "not_ready" and body["database"] == "ok"
+    assert body["schema"]["current"] == [] and body["schema"]["expected"]
+    assert "flask db upgrade heads" in body["problems"][0]
+
+
+def test_ready_is_503_when_database_is_unreachable(app_factory, tmp_path):
+    app = app_factory(f"sqlite:///{tmp_path}/no-such-dir/x.sqlite")
+    response = app.test_client().get("/api/ready")
+    body = response.get_json()
+    assert response.status_code == 503
+    assert body["database"].startswith("error:") and "unreachable" in body["problems"][0]
+    # The health probe does not touch the database.
+    assert app.test_client().get("/api/health").status_code == 200
