@@ -29,9 +29,11 @@ class ReadySchema(Schema):
 def schema_heads():
     """(current heads in the database, heads the installed code expects) as sorted lists."""
     config = current_app.extensions["migrate"].migrate.get_config()
-    expected = ScriptDirectory.from_config(config).get_heads()
+    script = ScriptDirectory.from_config(config)
     with db.engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_heads()
+    # Branches of plugins this site neither installed nor migrated (e.g. after uninstall --drop-data) don't count.
+    expected = set(script.get_heads()) - plugins.unused_heads(script, current)
     return sorted(current), sorted(expected)
 
 

@@ -12,6 +12,7 @@ from app.plugins.loader import PluginManager, core_version, discover
 
 __all__ = [
     "HOOK_API_VERSION", "BasePlugin", "PluginError", "PluginMeta", "init_app", "migration_locations", "status",
+    "unused_heads",
 ]
 
 
@@ -58,3 +59,10 @@ def status() -> list[dict]:
     from app.plugins.lifecycle import status as _status
 
     return _status()
+
+
+def unused_heads(script, current) -> set[str]:
+    """Heads /api/ready need not wait for: branches of plugins neither installed nor migrated on this site."""
+    from app.plugins.lifecycle import unused_heads as _unused_heads
+
+    return _unused_heads(script, set(current))

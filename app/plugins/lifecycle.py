@@ -38,9 +38,9 @@ def _loaded(name: str) -> LoadedPlugin:
     return entry
 
 
-def _has_branch(name: str) -> bool:
-    script = ScriptDirectory.from_config(alembic_config())
-    return any(name in (rev.branch_labels or ()) for rev in script.walk_revisions())
+def _has_branch(name: str, script=None) -> bool:
+    script = script or ScriptDirectory.from_config(alembic_config())
+    return any(name in rev.branch_labels for rev in script.walk_revisions())
 
 
 def install(name: str) -> str:
@@ -143,11 +143,12 @@ def status() -> list[dict]:
         registry_error = None
     except Exception as exc:  # no DB, or core_0002 not applied yet
         db.session.rollback()
-        records, registry_error = {}, f"registry unreadable: {type(exc).__name__}"
+        records = {}
+        registry_error = f"registry unreadable ({type(exc).__name__}): run `flask db upgrade heads`"
     rows = []
     for entry in mgr.all():
         record = records.get(entry.name) if entry.owns_name else None
-        site_state = record.state if record else "not-installed"
+        site_state = record.state if record else "unknown" if registry_error else "not-installed"
         row = {
             "name": entry.name,
             "version": str(entry.meta.version) if entry.meta else None,
@@ -173,3 +174,22 @@ def status() -> list[dict]:
 def is_enabled(name: str) -> bool:
     record = db.session.get(PluginRecord, name)
     return record is not None and record.state == ENABLED
+
+
+def unused_heads(script, current: set[str]) -> set[str]:
+    """Heads of plugin branches this site does not use: the plugin is not installed and none of its
+    revisions is applied (never migrated, or `uninstall --drop-data`). /api/ready does not wait for them;
+    `flask db upgrade heads` would still create their (empty) tables."""
+    try:
+        installed = set(db.session.scalars(db.select(PluginRecord.name)))
+    except Exception:  # no registry yet: every branch counts
+        db.session.rollback()
+        return set()
+    applied = set().union(*(script.get_revision(rev).branch_labels for rev in current))
+    unused = set()
+    for entry in manager().plugins.values():
+        if entry.meta is None or entry.name in installed or entry.name in applied:
+            continue
+        if entry.meta.migrations_dir.is_dir() and _has_branch(entry.name, script):
+            unused |= {rev.revision for rev in script.revision_map.get_revisions(f"{entry.name}@head")}
+    return unused

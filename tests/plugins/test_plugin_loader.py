@@ -112,3 +112,15 @@ def test_plugin_list_shows_every_discovered_plugin(loose_app):
     assert lines["gizmos"].split()[1:3] == ["0.3.0", "not-installed"]
     assert "incompatible" in lines["oldcore"] and "requires shopdb '>=999'" in lines["oldcore"]
     assert "import failed" in lines["crashy"]
+
+
+def test_entry_point_plugins_are_discovered(make_app, monkeypatch):
+    # An installed distribution (fixtures/site holds its package and dist-info) declaring the entry point.
+    monkeypatch.syspath_prepend(str(FIXTURES / "site"))
+    app = make_app(strict=True, PLUGIN_PATHS=[])
+    entry = app.extensions["shopdb_plugins"].get("sitegauges")
+    assert (entry.state, entry.origin) == ("loaded", "entry point sitegauges = sitegauges:plugin")
+    assert str(entry.meta.version) == "2.0.0"
+    Migrations(app).upgrade("heads")
+    assert app.test_cli_runner().invoke(args=["plugin", "install", "sitegauges"]).exit_code == 0
+    assert app.test_client().get("/api/plugins/sitegauges/hello").json == {"sitegauges": "hello"}

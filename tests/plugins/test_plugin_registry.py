@@ -115,6 +115,17 @@ def test_uninstall_keeps_data_unless_told(app, client, migrations):
     assert "gadgets_items" not in migrations.tables()
     assert not {"gadgets_0001", "gadgets_0002"} & migrations.current()
     assert "assets" in migrations.tables()
+    # The site no longer uses the branch, so readiness does not wait for it.
+    assert client.get("/api/ready").status_code == 200
+
+
+def test_ready_waits_for_the_branch_of_an_installed_plugin(app, client, migrations):
+    cli(app, "install", "gadgets")
+    db.session.remove()
+    migrations.downgrade("gadgets@base")  # as if the deploy had skipped `flask db upgrade heads`
+    ready = client.get("/api/ready")
+    assert ready.status_code == 503
+    assert "gadgets_0002" in ready.json["schema"]["expected"] and "run `flask db upgrade heads`" in ready.json["problems"][0]
 
 
 def test_uninstall_of_a_plugin_not_installed_is_refused(app):
