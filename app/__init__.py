@@ -43,8 +43,8 @@ def create_app(config_name=None, overrides=None):
         os.makedirs(app.instance_path, exist_ok=True)
     logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
 
-    # One proxy hop (nginx): trust exactly one X-Forwarded-* value each.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    # One proxy hop (nginx): trust its X-Forwarded-For and -Proto only (no absolute URLs are built from Host).
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
     _init_extensions(app)
     _register_request_hooks(app)

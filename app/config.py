@@ -15,6 +15,8 @@ from sqlalchemy.exc import ArgumentError
 from app.placeholders import is_placeholder
 
 MIN_SECRET_LENGTH = 32
+MAKE_SECRET = f"use at least {MIN_SECRET_LENGTH} random characters, e.g. `openssl rand -base64 48`"
+DATABASE_URL_FORM = "mysql+pymysql://USER:PASSWORD@HOST:3306/DB?charset=utf8mb4"
 ENV_NAMES = ("development", "testing", "production")
 
 
@@ -56,7 +58,6 @@ class Config:
     JWT_DECODE_ALGORITHMS = ["HS256"]
 
     MAX_CONTENT_LENGTH = 1024 * 1024
-    JSON_SORT_KEYS = False
 
     API_TITLE = "shopdb"
     API_VERSION = "1"
@@ -137,13 +138,11 @@ class ProductionConfig(Config):
         problems = []
         for var, value in (("SHOPDB_SECRET_KEY", self.SECRET_KEY), ("SHOPDB_JWT_SECRET_KEY", self.JWT_SECRET_KEY)):
             if not value:
-                problems.append(f"{var} is not set: set it to a random string of at least {MIN_SECRET_LENGTH} characters "
-                                "(e.g. `openssl rand -base64 48`).")
+                problems.append(f"{var} is not set: {MAKE_SECRET}.")
             elif is_placeholder(value):
-                problems.append(f"{var} is a placeholder or example value: generate a random one "
-                                "(e.g. `openssl rand -base64 48`).")
+                problems.append(f"{var} is a placeholder or example value: {MAKE_SECRET}.")
             elif len(value) < MIN_SECRET_LENGTH:
-                problems.append(f"{var} is {len(value)} characters long: use at least {MIN_SECRET_LENGTH} random characters.")
+                problems.append(f"{var} is {len(value)} characters long: {MAKE_SECRET}.")
         if self.SECRET_KEY and self.SECRET_KEY == self.JWT_SECRET_KEY:
             problems.append("SHOPDB_JWT_SECRET_KEY equals SHOPDB_SECRET_KEY: give each its own random value.")
         problems.extend(self._database_problems())
@@ -162,15 +161,16 @@ class ProductionConfig(Config):
     def _database_problems(self):
         url = self.SQLALCHEMY_DATABASE_URI
         if not url:
-            return ["SHOPDB_DATABASE_URL is not set: use mysql+pymysql://USER:PASSWORD@HOST:3306/DB?charset=utf8mb4."]
+            return [f"SHOPDB_DATABASE_URL is not set: use {DATABASE_URL_FORM}."]
         try:
             parsed = make_url(url)
         except ArgumentError:
-            return ["SHOPDB_DATABASE_URL is not a valid URL: use mysql+pymysql://USER:PASSWORD@HOST:3306/DB?charset=utf8mb4."]
+            return [f"SHOPDB_DATABASE_URL is not a valid URL: use {DATABASE_URL_FORM}."]
         if not parsed.drivername.startswith(("mysql", "mariadb")):
-            return [f"SHOPDB_DATABASE_URL uses {parsed.drivername}: production runs on MariaDB (mysql+pymysql://...)."]
+            return [f"SHOPDB_DATABASE_URL uses {parsed.drivername}: production runs on MariaDB ({DATABASE_URL_FORM})."]
         if not parsed.password:
-            return ["SHOPDB_DATABASE_URL has an empty password: give the database user a password and put it in the URL."]
+            return ["SHOPDB_DATABASE_URL has an empty password: give the database user a password and put it in "
+                    "the URL."]
         if is_placeholder(parsed.password):
             return ["SHOPDB_DATABASE_URL's password is a placeholder or example value: use the real database password."]
         return []

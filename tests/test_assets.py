@@ -179,3 +179,13 @@ def test_viewer_reads_but_cannot_write(api_as, editor, printer_id, rows):
     after = rows(Asset)
     assert len(after) == 1 and after[0]["name"] == "Printer PR-0001" and after[0]["deleted_at"] is None
     assert rows(AssetType, code="drone") == []
+
+
+def test_timestamps_are_utc_and_updated_since_filters(editor, printer_id):
+    body = new_asset(editor, printer_id).get_json()
+    assert body["created_at"].endswith("+00:00") and body["updated_at"].endswith("+00:00")
+    since = editor.get("/api/assets", query_string={"updated_since": body["updated_at"]}).get_json()["items"]
+    assert [a["id"] for a in since] == [body["id"]]
+    # The same instant written with another offset means the same thing.
+    later = editor.get("/api/assets", query_string={"updated_since": "2999-01-01T02:00:00+02:00"}).get_json()
+    assert later["items"] == []

@@ -43,7 +43,8 @@ def test_malformed_json_is_400(editor, asset, rows):
     assert snapshot(rows) == before
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "multipart/form-data; boundary=x", None])
 def test_wrong_content_type_is_415(editor, asset, rows, content_type):
     before = snapshot(rows)
     kwargs = {"data": '{"asset_tag": "X-1", "name": "x", "asset_type_id": 1}'}
@@ -57,7 +58,8 @@ def test_wrong_content_type_is_415(editor, asset, rows, content_type):
 
 def test_oversized_body_is_413(app, editor, asset, rows):
     before = snapshot(rows)
-    big = '{"asset_tag": "X-1", "name": "x", "asset_type_id": 1, "notes": "' + "a" * app.config["MAX_CONTENT_LENGTH"] + '"}'
+    notes = "a" * app.config["MAX_CONTENT_LENGTH"]
+    big = '{"asset_tag": "X-1", "name": "x", "asset_type_id": 1, "notes": "' + notes + '"}'
     assert_error(editor.post("/api/assets", data=big, content_type="application/json"), 413)
     assert_error(editor.patch(f"/api/assets/{asset['id']}", data=big, content_type="application/json"), 413)
     assert snapshot(rows) == before

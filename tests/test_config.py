@@ -43,7 +43,7 @@ def test_good_production_config_passes(env):
     ("SHOPDB_SECRET_KEY", None, "SHOPDB_SECRET_KEY is not set"),
     ("SHOPDB_JWT_SECRET_KEY", None, "SHOPDB_JWT_SECRET_KEY is not set"),
     ("SHOPDB_DATABASE_URL", None, "SHOPDB_DATABASE_URL is not set"),
-    ("SHOPDB_SECRET_KEY", "short-but-random-Zx81", "SHOPDB_SECRET_KEY is 21 characters long"),
+    ("SHOPDB_SECRET_KEY", "short-but-random-Zx81", "SHOPDB_SECRET_KEY is 21 characters long: use at least 32"),
     ("SHOPDB_JWT_SECRET_KEY", "replace-with-another-32-random-characters", "SHOPDB_JWT_SECRET_KEY is a placeholder"),
     ("SHOPDB_JWT_SECRET_KEY", GOOD["SHOPDB_SECRET_KEY"], "equals SHOPDB_SECRET_KEY"),
     ("SHOPDB_CORS_ORIGINS", "https://intranet.example.net,*", "contains '*'"),

@@ -6,8 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api.common import (ListArgsSchema, abort_json, get_or_404, page_schema, paginate, patch_schema,
-                            require_role, search_filter, with_etag)
+from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, get_or_404, page_schema, paginate,
+                            patch_schema, require_role, search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, Location
@@ -36,9 +36,9 @@ class AssetSchema(Schema):
     location_id = fields.Integer(allow_none=True)
     location = fields.Nested(RefSchema, dump_only=True, allow_none=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    deleted_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+    deleted_at = UTCDateTime(dump_only=True)
 
 
 class AssetListArgsSchema(ListArgsSchema):
@@ -47,7 +47,7 @@ class AssetListArgsSchema(ListArgsSchema):
     location_id = fields.Integer()
     serial = fields.String()
     asset_tag = fields.String()
-    updated_since = fields.DateTime(metadata={"description": "Only assets updated at or after this UTC time."})
+    updated_since = UTCDateTime(metadata={"description": "Only assets updated at or after this UTC time."})
 
 
 AssetPageSchema = page_schema(AssetSchema)
@@ -87,7 +87,7 @@ class Assets(MethodView):
             if name in args:
                 stmt = stmt.where(getattr(Asset, name) == args[name])
         if "updated_since" in args:
-            stmt = stmt.where(Asset.updated_at >= args["updated_since"].replace(tzinfo=None))
+            stmt = stmt.where(Asset.updated_at >= args["updated_since"])
         if "q" in args:
             stmt = stmt.where(search_filter(args["q"], Asset.asset_tag, Asset.name, Asset.serial))
         return paginate(stmt, args)

@@ -4,6 +4,7 @@
     ListArgsSchema, PER_PAGE_DEFAULT, PER_PAGE_MAX, page_schema, paginate, search_filter
                                                  list arguments, envelope, constant-query pagination, q search
     patch_schema                                 PATCH bodies: any subset of a schema's fields
+    UTCDateTime                                  timestamps in and out as UTC ISO 8601
     etag_of, with_etag, check_if_match           optimistic concurrency (ETag / If-Match)
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
@@ -20,6 +21,7 @@ Typical plugin view::
 """
 
 import hashlib
+from datetime import timezone
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
@@ -29,6 +31,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
+from app.auth import user_from_api_token
 from app.extensions import db
 from app.models import ROLES, AuditLog, User, utcnow
 
@@ -72,6 +75,20 @@ def json_error(status, message, code=None, details=None, headers=None):
     response.status_code = status
     response.headers.update(headers or {})
     return response
+
+
+class UTCDateTime(fields.DateTime):
+    """A timestamp field for the naive-UTC columns: dumped with an explicit +00:00 offset; input with an
+    offset is converted to UTC, input without one is taken as UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.astimezone(timezone.utc).replace(tzinfo=None) if result.tzinfo else result
 
 
 # --- lists ------------------------------------------------------------------------------------------
@@ -184,8 +201,6 @@ def check_if_match(obj):
 
 def _authenticate():
     """Find the caller from a Bearer API token or the JWT access cookie; 401 when neither is valid."""
-    from app.auth import user_from_api_token
-
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")

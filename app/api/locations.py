@@ -5,8 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from app.api.common import (ListArgsSchema, get_or_404, page_schema, paginate, patch_schema, require_role,
-                            search_filter, with_etag)
+from app.api.common import (ListArgsSchema, UTCDateTime, get_or_404, page_schema, paginate, patch_schema,
+                            require_role, search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, Location
@@ -22,9 +22,9 @@ class LocationSchema(Schema):
     code = fields.String(required=True, validate=CODE)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
-    deleted_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
+    deleted_at = UTCDateTime(dump_only=True)
 
 
 class LocationListArgsSchema(ListArgsSchema):

@@ -7,8 +7,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api.common import (ListArgsSchema, abort_json, current_user, get_or_404, page_schema, paginate,
-                            record_audit, require_role)
+from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, current_user, get_or_404, page_schema,
+                            paginate, record_audit, require_role)
 from app.auth import issue_api_token
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -23,9 +23,9 @@ class TokenSchema(Schema):
     username = fields.String(dump_only=True, attribute="user.username")
     prefix = fields.String(dump_only=True, metadata={"description": "First characters, to recognise it."})
     expires_in_days = fields.Integer(load_only=True, validate=validate.Range(min=1, max=3650))
-    created_at = fields.DateTime(dump_only=True)
-    expires_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    expires_at = UTCDateTime(dump_only=True)
+    revoked_at = UTCDateTime(dump_only=True)
 
 
 class NewTokenSchema(TokenSchema):

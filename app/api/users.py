@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.api.common import (ListArgsSchema, abort_json, get_or_404, page_schema, paginate,
+from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, get_or_404, page_schema, paginate,
                             record_audit, require_role, search_filter, snapshot)
 from app.auth import hash_password, password_problems
 from app.extensions import db
@@ -24,8 +24,8 @@ class UserSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
     role = fields.String(load_default="viewer", validate=validate.OneOf(ROLES))
     is_active = fields.Boolean(load_default=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
 
 
 class UserUpdateSchema(Schema):
