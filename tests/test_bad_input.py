@@ -146,6 +146,16 @@ def test_viewer_writing_is_403_and_changes_nothing(api_as, asset, rows):
     assert snapshot(rows) == before
 
 
+def test_authorization_comes_before_input_validation(client, api_as, asset, rows):
+    before = snapshot(rows)
+    viewer = api_as("viewer")
+    assert_error(viewer.post("/api/assets", json={"junk": True}), 403)
+    assert_error(viewer.get("/api/users?bogus=1"), 403)
+    assert_error(client.post("/api/assets", json={"junk": True}), 401)
+    assert_error(client.get("/api/assets?per_page=100000"), 401)
+    assert snapshot(rows) == before
+
+
 def test_unknown_ids_and_routes_are_404_json(editor, asset):
     assert_error(editor.get("/api/assets/999999"), 404)
     assert_error(editor.patch("/api/assets/999999", json={"name": "x"}), 404)

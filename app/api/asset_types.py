@@ -36,9 +36,9 @@ AssetTypePageSchema = page_schema(AssetTypeSchema)
 
 @blp.route("")
 class AssetTypes(MethodView):
+    @require_role("viewer")
     @blp.arguments(AssetTypeListArgsSchema, location="query", unknown="raise")
     @blp.response(200, AssetTypePageSchema)
-    @require_role("viewer")
     def get(self, args):
         """List asset types in id order; filter by code, search code/name with q."""
         stmt = select(AssetType).order_by(AssetType.id)
@@ -50,9 +50,9 @@ class AssetTypes(MethodView):
             stmt = stmt.where(search_filter(args["q"], AssetType.code, AssetType.name))
         return paginate(stmt, args)
 
+    @require_role("editor")
     @blp.arguments(AssetTypeSchema)
     @blp.response(201, AssetTypeSchema)
-    @require_role("editor")
     def post(self, data):
         """Create an asset type (409 when the code is taken)."""
         return with_etag(create_row(AssetType, "code", data), 201)
@@ -60,21 +60,21 @@ class AssetTypes(MethodView):
 
 @blp.route("/<int:type_id>")
 class AssetTypeResource(MethodView):
-    @blp.response(200, AssetTypeSchema)
     @require_role("viewer")
+    @blp.response(200, AssetTypeSchema)
     def get(self, type_id):
         """One asset type, with its ETag."""
         return with_etag(get_or_404(AssetType, type_id))
 
+    @require_role("editor")
     @blp.arguments(patch_schema(AssetTypeSchema))
     @blp.response(200, AssetTypeSchema)
-    @require_role("editor")
     def patch(self, data, type_id):
         """Change an asset type. Send If-Match with the ETag you read (412 when stale)."""
         return with_etag(update_row(get_or_404(AssetType, type_id), "code", data))
 
-    @blp.response(204)
     @require_role("editor")
+    @blp.response(204)
     def delete(self, type_id):
         """Soft-delete an asset type; refused (409) while live assets use it."""
         row = get_or_404(AssetType, type_id)
@@ -86,8 +86,8 @@ class AssetTypeResource(MethodView):
 
 @blp.route("/<int:type_id>/restore")
 class AssetTypeRestore(MethodView):
-    @blp.response(200, AssetTypeSchema)
     @require_role("editor")
+    @blp.response(200, AssetTypeSchema)
     def post(self, type_id):
         """Undo a soft delete (409 when the code was reused meanwhile)."""
         return with_etag(restore_row(get_or_404(AssetType, type_id, include_deleted=True), "code"))

@@ -75,9 +75,9 @@ def _check_references(data):
 
 @blp.route("")
 class Assets(MethodView):
+    @require_role("viewer")
     @blp.arguments(AssetListArgsSchema, location="query", unknown="raise")
     @blp.response(200, AssetPageSchema)
-    @require_role("viewer")
     def get(self, args):
         """List assets in id order; filter on whitelisted fields, search asset_tag/name/serial with q."""
         stmt = select(Asset).order_by(Asset.id)
@@ -92,9 +92,9 @@ class Assets(MethodView):
             stmt = stmt.where(search_filter(args["q"], Asset.asset_tag, Asset.name, Asset.serial))
         return paginate(stmt, args)
 
+    @require_role("editor")
     @blp.arguments(AssetSchema)
     @blp.response(201, AssetSchema)
-    @require_role("editor")
     def post(self, data):
         """Create an asset (asset_tag, name and asset_type_id are required)."""
         _check_references(data)
@@ -106,23 +106,23 @@ class Assets(MethodView):
 
 @blp.route("/<int:asset_id>")
 class AssetResource(MethodView):
-    @blp.response(200, AssetSchema)
     @require_role("viewer")
+    @blp.response(200, AssetSchema)
     def get(self, asset_id):
         """One asset, with its ETag."""
         return with_etag(get_or_404(Asset, asset_id))
 
+    @require_role("editor")
     @blp.arguments(patch_schema(AssetSchema))
     @blp.response(200, AssetSchema)
-    @require_role("editor")
     def patch(self, data, asset_id):
         """Change fields of an asset. Send If-Match with the ETag you read (412 when stale)."""
         asset = get_or_404(Asset, asset_id)
         _check_references(data)
         return with_etag(update_row(asset, "asset_tag", data))
 
-    @blp.response(204)
     @require_role("editor")
+    @blp.response(204)
     def delete(self, asset_id):
         """Soft-delete an asset (restore with POST .../restore). Honours If-Match."""
         delete_row(get_or_404(Asset, asset_id))
@@ -130,8 +130,8 @@ class AssetResource(MethodView):
 
 @blp.route("/<int:asset_id>/restore")
 class AssetRestore(MethodView):
-    @blp.response(200, AssetSchema)
     @require_role("editor")
+    @blp.response(200, AssetSchema)
     def post(self, asset_id):
         """Undo a soft delete (409 when the tag was reused meanwhile)."""
         return with_etag(restore_row(get_or_404(Asset, asset_id, include_deleted=True), "asset_tag"))
@@ -139,8 +139,8 @@ class AssetRestore(MethodView):
 
 @blp.route("/by-tag/<string:asset_tag>")
 class AssetByTag(MethodView):
-    @blp.response(200, AssetSchema)
     @require_role("viewer")
+    @blp.response(200, AssetSchema)
     def get(self, asset_tag):
         """The live asset with this tag."""
         asset = db.session.scalar(select(Asset).where(Asset.asset_tag == asset_tag, Asset.deleted_at.is_(None)))

@@ -111,8 +111,8 @@ class Refresh(MethodView):
 
 @blp.route("/me")
 class Me(MethodView):
-    @blp.response(200, MeSchema)
     @require_role("viewer")
+    @blp.response(200, MeSchema)
     def get(self):
         """Who am I (works with the cookie session and with a Bearer API token)."""
         return _me(current_user(), g.auth_method)

@@ -14,8 +14,8 @@ Typical plugin view::
 
     @blp.route("/<int:item_id>")
     class Item(MethodView):
+        @require_role("viewer")          # outermost: authenticate before parsing any input
         @blp.response(200, ItemSchema)
-        @require_role("viewer")
         def get(self, item_id):
             return with_etag(get_or_404(MyItem, item_id))
 """
@@ -221,7 +221,8 @@ def require_role(role):
     """Decorator: authenticate the request, then require *role* or above (viewer < editor < admin).
 
     Viewers read, editors write assets and reference data, admins manage users and tokens.
-    401 when not authenticated, 403 when the role is too low. Cookie sessions must send X-CSRF-TOKEN
+    401 when not authenticated, 403 when the role is too low. Put it above the flask-smorest decorators,
+    so a caller without the right gets 401/403 before their input is parsed (never a 422 first). Cookie sessions must send X-CSRF-TOKEN
     on writes (flask-jwt-extended checks it); Bearer tokens need no CSRF header.
     """
     if role not in ROLES:

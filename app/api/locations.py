@@ -36,9 +36,9 @@ LocationPageSchema = page_schema(LocationSchema)
 
 @blp.route("")
 class Locations(MethodView):
+    @require_role("viewer")
     @blp.arguments(LocationListArgsSchema, location="query", unknown="raise")
     @blp.response(200, LocationPageSchema)
-    @require_role("viewer")
     def get(self, args):
         """List locations in id order; filter by code, search code/name with q."""
         stmt = select(Location).order_by(Location.id)
@@ -50,9 +50,9 @@ class Locations(MethodView):
             stmt = stmt.where(search_filter(args["q"], Location.code, Location.name))
         return paginate(stmt, args)
 
+    @require_role("editor")
     @blp.arguments(LocationSchema)
     @blp.response(201, LocationSchema)
-    @require_role("editor")
     def post(self, data):
         """Create a location (409 when the code is taken)."""
         return with_etag(create_row(Location, "code", data), 201)
@@ -60,21 +60,21 @@ class Locations(MethodView):
 
 @blp.route("/<int:location_id>")
 class LocationResource(MethodView):
-    @blp.response(200, LocationSchema)
     @require_role("viewer")
+    @blp.response(200, LocationSchema)
     def get(self, location_id):
         """One location, with its ETag."""
         return with_etag(get_or_404(Location, location_id))
 
+    @require_role("editor")
     @blp.arguments(patch_schema(LocationSchema))
     @blp.response(200, LocationSchema)
-    @require_role("editor")
     def patch(self, data, location_id):
         """Change a location. Send If-Match with the ETag you read (412 when stale)."""
         return with_etag(update_row(get_or_404(Location, location_id), "code", data))
 
-    @blp.response(204)
     @require_role("editor")
+    @blp.response(204)
     def delete(self, location_id):
         """Soft-delete a location; refused (409) while live assets use it."""
         row = get_or_404(Location, location_id)
@@ -86,8 +86,8 @@ class LocationResource(MethodView):
 
 @blp.route("/<int:location_id>/restore")
 class LocationRestore(MethodView):
-    @blp.response(200, LocationSchema)
     @require_role("editor")
+    @blp.response(200, LocationSchema)
     def post(self, location_id):
         """Undo a soft delete (409 when the code was reused meanwhile)."""
         return with_etag(restore_row(get_or_404(Location, location_id, include_deleted=True), "code"))

@@ -48,9 +48,9 @@ def _audit_view(row):
 
 @blp.route("")
 class Tokens(MethodView):
+    @require_role("admin")
     @blp.arguments(TokenListArgsSchema, location="query", unknown="raise")
     @blp.response(200, TokenPageSchema)
-    @require_role("admin")
     def get(self, args):
         """List tokens (never their secret) in id order; filter by user_id."""
         stmt = select(ApiToken).order_by(ApiToken.id)
@@ -62,9 +62,9 @@ class Tokens(MethodView):
             stmt = stmt.where(ApiToken.name.contains(args["q"], autoescape=True))
         return paginate(stmt, args)
 
+    @require_role("admin")
     @blp.arguments(TokenSchema)
     @blp.response(201, NewTokenSchema)
-    @require_role("admin")
     def post(self, data):
         """Create a token for a user (default: yourself). The response is the only time it is shown."""
         user = current_user() if "user_id" not in data else db.session.get(User, data["user_id"])
@@ -82,8 +82,8 @@ class Tokens(MethodView):
 
 @blp.route("/<int:token_id>")
 class TokenResource(MethodView):
-    @blp.response(204)
     @require_role("admin")
+    @blp.response(204)
     def delete(self, token_id):
         """Revoke a token: it stops working at once."""
         row = get_or_404(ApiToken, token_id)

@@ -54,9 +54,9 @@ def _active_admins():
 
 @blp.route("")
 class Users(MethodView):
+    @require_role("admin")
     @blp.arguments(UserListArgsSchema, location="query", unknown="raise")
     @blp.response(200, UserPageSchema)
-    @require_role("admin")
     def get(self, args):
         """List users in id order; filter by role and is_active, search usernames with q."""
         stmt = select(User).order_by(User.id)
@@ -67,9 +67,9 @@ class Users(MethodView):
             stmt = stmt.where(search_filter(args["q"], User.username))
         return paginate(stmt, args)
 
+    @require_role("admin")
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
-    @require_role("admin")
     def post(self, data):
         """Create a user (409 when the username is taken)."""
         _check_password(data["password"], data["username"])
@@ -90,15 +90,15 @@ class Users(MethodView):
 
 @blp.route("/<int:user_id>")
 class UserResource(MethodView):
-    @blp.response(200, UserSchema)
     @require_role("admin")
+    @blp.response(200, UserSchema)
     def get(self, user_id):
         """One user."""
         return get_or_404(User, user_id)
 
+    @require_role("admin")
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
-    @require_role("admin")
     def patch(self, data, user_id):
         """Change role, active flag or password. The last active admin cannot be demoted or disabled."""
         user = get_or_404(User, user_id)
