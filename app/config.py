@@ -64,6 +64,8 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Every operation needs a cookie session or a Bearer API token unless it says otherwise (health, login).
+    API_SPEC_OPTIONS = {"security": [{"cookieAuth": []}, {"bearerAuth": []}]}
 
     # When true, writes without If-Match get 428; when false If-Match is honoured if sent.
     REQUIRE_IF_MATCH = False

@@ -27,6 +27,10 @@ def test_openapi_document(client):
         assert path in spec["paths"], path
     assert "Error" in spec["components"]["schemas"]
     assert {"cookieAuth", "bearerAuth"} <= set(spec["components"]["securitySchemes"])
+    assert spec["security"] == [{"cookieAuth": []}, {"bearerAuth": []}]
+    assert spec["paths"]["/api/health"]["get"]["security"] == []
+    assert spec["paths"]["/api/auth/login"]["post"]["security"] == []
+    assert "security" not in spec["paths"]["/api/assets"]["get"]
 
 
 def test_cors_only_for_listed_origins(app_factory, tmp_path):

@@ -35,6 +35,7 @@ def _me(user, method):
 
 @blp.route("/login")
 class Login(MethodView):
+    @blp.doc(security=[])
     @blp.arguments(LoginSchema)
     @blp.response(200, MeSchema)
     def post(self, data):

@@ -39,6 +39,7 @@ def schema_heads():
 
 @blp.route("/health")
 class Health(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, HealthSchema)
     def get(self):
         """The process is alive (does not touch the database)."""
@@ -47,6 +48,7 @@ class Health(MethodView):
 
 @blp.route("/ready")
 class Ready(MethodView):
+    @blp.doc(security=[])
     @blp.response(200, ReadySchema)
     @blp.alt_response(503, schema=ReadySchema, description="Not ready: see problems")
     def get(self):
