@@ -66,9 +66,9 @@ def _commit(hostname):
 
 @blp.route("/hosts")
 class Computers(MethodView):
+    @require_role("viewer")
     @blp.arguments(ComputerListArgsSchema, location="query", unknown="raise")
     @blp.response(200, ComputerPageSchema)
-    @require_role("viewer")
     def get(self, args):
         """List computers in asset order; filter by hostname, os, ip_address, mac_address or q."""
         stmt = db.select(Computer).join(Computer.asset).order_by(Computer.asset_id)
@@ -82,9 +82,9 @@ class Computers(MethodView):
                                             Computer.mac_address, Asset.name, Asset.asset_tag))
         return paginate(stmt, args)
 
+    @require_role("editor")
     @blp.arguments(ComputerCreateSchema)
     @blp.response(201, ComputerSchema)
-    @require_role("editor")
     def post(self, data):
         """Record an asset's computer details (hostname required and unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
@@ -104,15 +104,15 @@ class Computers(MethodView):
 
 @blp.route("/hosts/<int:asset_id>")
 class ComputerItem(MethodView):
-    @blp.response(200, ComputerSchema)
     @require_role("viewer")
+    @blp.response(200, ComputerSchema)
     def get(self, asset_id):
         """One asset's computer details, with the ETag."""
         return with_etag(_load(asset_id))
 
+    @require_role("editor")
     @blp.arguments(ComputerUpdateSchema)
     @blp.response(200, ComputerSchema)
-    @require_role("editor")
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
         computer = _load(asset_id)

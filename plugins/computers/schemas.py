@@ -8,7 +8,7 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from app.api.common import ListArgsSchema, page_schema
+from app.api.common import ListArgsSchema, UTCDateTime, page_schema
 
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 chars each.
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -55,8 +55,8 @@ class ComputerSchema(Schema):
     ip_address = fields.String(allow_none=True)
     mac_address = fields.String(allow_none=True)
     version = fields.Integer(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
 
 
 class ComputerUpdateSchema(Schema):

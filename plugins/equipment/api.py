@@ -41,9 +41,9 @@ def _load(asset_id):
 
 @blp.route("/machines")
 class Machines(MethodView):
+    @require_role("viewer")
     @blp.arguments(MachineListArgsSchema, location="query", unknown="raise")
     @blp.response(200, MachinePageSchema)
-    @require_role("viewer")
     def get(self, args):
         """List machine tools in asset order; filter by make, model, controller, serial, installed_since or q."""
         stmt = db.select(Machine).join(Machine.asset).order_by(Machine.asset_id)
@@ -59,9 +59,9 @@ class Machines(MethodView):
                                             Machine.serial, Asset.name, Asset.asset_tag))
         return paginate(stmt, args)
 
+    @require_role("editor")
     @blp.arguments(MachineCreateSchema)
     @blp.response(201, MachineSchema)
-    @require_role("editor")
     def post(self, data):
         """Record an asset's machine-tool details (make and model required; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
@@ -80,15 +80,15 @@ class Machines(MethodView):
 
 @blp.route("/machines/<int:asset_id>")
 class MachineItem(MethodView):
-    @blp.response(200, MachineSchema)
     @require_role("viewer")
+    @blp.response(200, MachineSchema)
     def get(self, asset_id):
         """One asset's machine-tool details, with the ETag."""
         return with_etag(_load(asset_id))
 
+    @require_role("editor")
     @blp.arguments(MachineUpdateSchema)
     @blp.response(200, MachineSchema)
-    @require_role("editor")
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
         machine = _load(asset_id)

@@ -3,7 +3,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from app.api.common import ListArgsSchema, page_schema
+from app.api.common import ListArgsSchema, UTCDateTime, page_schema
 
 TEXT = validate.Length(min=1, max=100)
 
@@ -20,8 +20,8 @@ class MachineSchema(Schema):
     serial = fields.String(allow_none=True)
     install_date = fields.Date(allow_none=True)
     version = fields.Integer(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
 
 
 class MachineUpdateSchema(Schema):

@@ -62,9 +62,9 @@ def _commit(queue_name):
 
 @blp.route("/devices")
 class Printers(MethodView):
+    @require_role("viewer")
     @blp.arguments(PrinterListArgsSchema, location="query", unknown="raise")
     @blp.response(200, PrinterPageSchema)
-    @require_role("viewer")
     def get(self, args):
         """List printers in asset order; filter by model, ip_address, queue_name or q."""
         stmt = db.select(Printer).join(Printer.asset).order_by(Printer.asset_id)
@@ -78,9 +78,9 @@ class Printers(MethodView):
                                             Asset.name, Asset.asset_tag))
         return paginate(stmt, args)
 
+    @require_role("editor")
     @blp.arguments(PrinterCreateSchema)
     @blp.response(201, PrinterSchema)
-    @require_role("editor")
     def post(self, data):
         """Record an asset's printer details (model required, queue name unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
@@ -100,15 +100,15 @@ class Printers(MethodView):
 
 @blp.route("/devices/<int:asset_id>")
 class PrinterItem(MethodView):
-    @blp.response(200, PrinterSchema)
     @require_role("viewer")
+    @blp.response(200, PrinterSchema)
     def get(self, asset_id):
         """One asset's printer details, with the ETag."""
         return with_etag(_load(asset_id))
 
+    @require_role("editor")
     @blp.arguments(PrinterUpdateSchema)
     @blp.response(200, PrinterSchema)
-    @require_role("editor")
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
         printer = _load(asset_id)

@@ -3,7 +3,7 @@ import ipaddress
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from app.api.common import ListArgsSchema, page_schema
+from app.api.common import ListArgsSchema, UTCDateTime, page_schema
 
 # CUPS and Windows print servers both accept these: letters, digits, '_', '-' and '.', no spaces or '/'.
 QUEUE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
@@ -30,8 +30,8 @@ class PrinterSchema(Schema):
     ip_address = fields.String(allow_none=True)
     queue_name = fields.String(allow_none=True)
     version = fields.Integer(dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    updated_at = fields.DateTime(dump_only=True)
+    created_at = UTCDateTime(dump_only=True)
+    updated_at = UTCDateTime(dump_only=True)
 
 
 class PrinterUpdateSchema(Schema):

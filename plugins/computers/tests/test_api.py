@@ -42,6 +42,7 @@ def test_create_normalizes_and_reads_back_with_etag(editor_client, viewer_client
     assert created.status_code == 201, created.get_json()
     assert created.headers["Location"].endswith(f"{URL}/{asset_id}")
     read = viewer_client.get(f"{URL}/{asset_id}")
+    assert read.get_json()["updated_at"].endswith("+00:00")  # UTC, with its offset
     assert read.status_code == 200 and read.headers["ETag"] == created.headers["ETag"]
     got = read.get_json()
     assert (got["hostname"], got["ip_address"], got["mac_address"]) == (
@@ -104,6 +105,7 @@ def test_list_paginates_filters_and_searches(editor_client, viewer_client, new_a
 
 def test_roles_and_unknown_assets(client, viewer_client, editor_client, new_asset):
     assert client.get(URL).status_code == 401
+    assert client.post(URL, json={"nope": 1}).status_code == 401  # authenticated before input is parsed
     assert viewer_client.post(URL, json={"asset_id": new_asset(), **PC}).status_code == 403
     missing = editor_client.post(URL, json={"asset_id": 999999, **PC})
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"

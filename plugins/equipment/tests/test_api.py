@@ -41,6 +41,7 @@ def test_create_then_read_with_etag(editor_client, viewer_client, new_asset):
     assert created.status_code == 201, created.get_json()
     assert created.headers["Location"].endswith(f"{URL}/{asset_id}")
     read = viewer_client.get(f"{URL}/{asset_id}")
+    assert read.get_json()["updated_at"].endswith("+00:00")  # UTC, with its offset
     assert read.status_code == 200
     assert {k: read.get_json()[k] for k in MILL} == MILL
     assert read.get_json()["asset_tag"] == "M-0001"
@@ -99,5 +100,6 @@ def test_create_validates_and_refuses_duplicates(editor_client, new_asset):
 
 def test_roles(client, viewer_client, new_asset):
     assert client.get(URL).status_code == 401
+    assert client.post(URL, json={"nope": 1}).status_code == 401  # authenticated before input is parsed
     assert viewer_client.get(URL).status_code == 200
     assert viewer_client.post(URL, json={"asset_id": new_asset(), **MILL}).status_code == 403

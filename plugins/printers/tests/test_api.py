@@ -39,6 +39,7 @@ def test_create_then_read_with_etag(editor_client, viewer_client, new_asset):
     assert created.status_code == 201, created.get_json()
     assert created.headers["Location"].endswith(f"{URL}/{asset_id}")
     read = viewer_client.get(f"{URL}/{asset_id}")
+    assert read.get_json()["updated_at"].endswith("+00:00")  # UTC, with its offset
     assert read.status_code == 200 and read.headers["ETag"] == created.headers["ETag"]
     assert {k: read.get_json()[k] for k in LABELS} == LABELS
 
@@ -89,6 +90,7 @@ def test_list_paginates_filters_and_searches(editor_client, viewer_client, new_a
 
 def test_roles_and_unknown_assets(client, viewer_client, editor_client, new_asset):
     assert client.get(URL).status_code == 401
+    assert client.post(URL, json={"nope": 1}).status_code == 401  # authenticated before input is parsed
     assert viewer_client.post(URL, json={"asset_id": new_asset(), **LABELS}).status_code == 403
     missing = editor_client.post(URL, json={"asset_id": 999999, **LABELS})
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
