@@ -3,9 +3,13 @@ both ways, its models match its migrations, and no update left conflicts behind.
 Template-owned: `copier update` keeps this file in step with shopdb; put your own tests in other files.
 """
 import re
+import tomllib
+from importlib.metadata import entry_points
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from sqlalchemy import func, inspect, select
 
 from app.extensions import db
@@ -13,7 +17,7 @@ from app.plugins.base import load_manifest
 from app.plugins.loader import LOADED, URL_PREFIX, core_version
 from app.plugins.registry import ENABLED, PluginRecord
 
-from .conftest import PLUGIN_DIR, PLUGIN_NAME
+from .conftest import PLUGIN_DIR, PLUGIN_NAME, first_party
 
 PREFIX = f"{PLUGIN_NAME}_"
 
@@ -26,6 +30,28 @@ def test_manifest_accepts_the_installed_core():
     meta = load_manifest(PLUGIN_DIR)
     assert meta.name == PLUGIN_NAME == PLUGIN_DIR.name
     assert meta.supports(core_version()), f"core_version '{meta.core_version}' excludes shopdb {core_version()}"
+
+
+def test_packaging_matches_the_manifest():
+    """A site plugin is its own wheel whose version and core range match plugin.toml; a first-party plugin
+    ships inside the shopdb wheel and has no packaging of its own."""
+    pyproject = PLUGIN_DIR / "pyproject.toml"
+    if first_party():
+        assert not pyproject.exists(), "a first-party plugin has no pyproject.toml (answer first_party=true)"
+        return
+    if pyproject.is_file():  # the source tree
+        project = tomllib.loads(pyproject.read_text())["project"]
+        version, requires = project["version"], project["dependencies"]
+        entry = project["entry-points"]["shopdb.plugins"]
+    else:  # installed from its wheel: the same facts from the installed metadata
+        dist = next(ep.dist for ep in entry_points(group="shopdb.plugins") if ep.name == PLUGIN_NAME)
+        version, requires = dist.version, dist.requires
+        entry = {ep.name: ep.value for ep in dist.entry_points if ep.group == "shopdb.plugins"}
+    manifest = tomllib.loads((PLUGIN_DIR / "plugin.toml").read_text())
+    assert version == manifest["version"], "keep pyproject.toml's version equal to plugin.toml's"
+    assert [(r.name, r.specifier) for r in map(Requirement, requires)] == [
+        ("shopdb", SpecifierSet(manifest["core_version"]))], "depend on shopdb with plugin.toml's core_version"
+    assert entry == {PLUGIN_NAME: f"{PLUGIN_NAME}:plugin"}
 
 
 def test_plugin_loads_and_registers_blueprint_and_models(app, loaded):

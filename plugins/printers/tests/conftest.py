@@ -6,6 +6,7 @@ personal API token; `migrations` runs Alembic. Tests run on SQLite and, where Ma
 MariaDB too (SHOPDB_TEST_MARIADB=0 skips those; marker `mariadb`).
 """
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "mariadb: needs a real MariaDB server (skipped when SHOPDB_TEST_MARIADB=0)")
 
 
-def _first_party():
+def first_party():
     """True when this plugin sits in shopdb's own plugins/ package (discovered without help)."""
     try:
         import plugins
@@ -35,10 +36,15 @@ def shopdb_plugins():
     return [PLUGIN_NAME]
 
 
+def installed_as_wheel():
+    """True when the plugin is pip-installed (its `shopdb.plugins` entry point is found without help)."""
+    return any(ep.name == PLUGIN_NAME for ep in entry_points(group="shopdb.plugins"))
+
+
 @pytest.fixture
 def shopdb_plugin_paths():
-    # A plugin outside shopdb's plugins/ (a site's own, or a fresh render) is found through its parent dir.
-    return [] if _first_party() else [str(PLUGIN_DIR.parent)]
+    # A plugin neither in shopdb's plugins/ nor pip-installed (a fresh render) is found through its parent dir.
+    return [] if first_party() or installed_as_wheel() else [str(PLUGIN_DIR.parent)]
 
 
 @pytest.fixture
