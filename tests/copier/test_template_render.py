@@ -1,5 +1,8 @@
 """Render the template with several answer sets and run each rendered plugin's own tests against the core."""
+import os
 import re
+import subprocess
+import sys
 import tomllib
 
 import yaml
@@ -49,3 +52,33 @@ def test_unattended_copy_from_a_release_tag(tmp_path):
     recorded = yaml.safe_load((tmp_path / "widgets" / ".copier-answers.yml").read_text())
     assert (recorded["_commit"], recorded["_src_path"], recorded["plugin_name"]) == ("v0.1.0", str(template), "widgets")
     assert "class WidgetsPlugin(BasePlugin)" in (tmp_path / "widgets" / "__init__.py").read_text()
+
+
+def test_site_plugin_builds_a_wheel_that_shopdb_loads_through_its_entry_point(tmp_path):
+    """A site plugin ships as its own wheel (docs/adr/0002): build it, install it beside shopdb, install it
+    on a site with the real CLI, and run its tests from the installed copy."""
+    plugin = render(tmp_path / "src" / "widgets", {"plugin_name": "widgets"})
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
+                            str(plugin)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("shopdb_plugin_widgets-0.1.0-*.whl"))
+    site = tmp_path / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(site), "SHOPDB_ENV": "development", "SHOPDB_TEST_MARIADB": "0",
+           "SHOPDB_DATABASE_URL": f"sqlite:///{tmp_path / 'site.sqlite'}"}
+
+    def flask(*args):
+        return subprocess.run([sys.executable, "-m", "flask", "--app", "app", *args], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    installed = flask("plugin", "install", "widgets")
+    assert installed.returncode == 0, installed.stderr
+    assert installed.stdout.strip() == "installed widgets 0.1.0 (enabled)"
+    origin = subprocess.run([sys.executable, "-c", "from app import create_app; "
+                             "print(create_app().extensions['shopdb_plugins'].get('widgets').origin)"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert origin.stdout.strip() == "entry point widgets = widgets:plugin", origin.stderr
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(site / "widgets")],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout[-4000:]
