@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs the Molecule scenarios of the deploy kit on local podman containers (systemd as PID 1).
+#
+# Usage:
+#   scripts/molecule.sh                         every scenario, `molecule test` (what `make test-molecule` runs)
+#   scripts/molecule.sh shopdb_db full-site     only scenarios whose id contains one of these words
+#   scripts/molecule.sh --cmd converge shopdb_db/default      another molecule command, e.g. while developing:
+#       converge | verify | idempotence | login --host NAME | destroy   (containers stay until `destroy`)
+#   scripts/molecule.sh --list                  print the scenario ids and exit
+#
+# Scenarios are discovered, nothing to register:
+#   ansible/roles/<role>/molecule/<name>/molecule.yml   id <role>/<name>  (run from the role directory)
+#   ansible/molecule/<name>/molecule.yml                id site/<name>    (run from ansible/)
+# Each molecule.yml is deep-merged on top of ansible/molecule/shared/base.yml (podman driver, testinfra,
+# offline, test sequence with idempotence); start a new one by copying ansible/molecule/shared/scenario-template/
+# (its README says what to rename). Conventions: container names are globally unique (<scenario>-<release>);
+# every scenario has a bookworm and a trixie platform, converged in parallel by one ansible-playbook run;
+# images are localhost/shopdb-debian:{bookworm,trixie} from scripts/images.sh (built here when missing,
+# with MariaDB, nginx, PyMySQL, python3-venv, rsync preinstalled); tests use `podman://<container>`.
+#
+# Environment: ANSIBLE_ROLES_PATH points at ansible/roles; CONTAINERS_CONF at scripts/containers.conf
+# (runc, rlimits this host allows); MOLECULE_NO_LOG=false shows secrets in logs for debugging.
+# Logs: .cache/molecule/<id>.log. The summary lists each scenario's time and molecule's per-step report
+# (converge = first converge, idempotence = the re-run).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$ROOT/.venv/bin:$PATH"
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/scripts/containers.conf}
+export ANSIBLE_ROLES_PATH="$ROOT/ansible/roles"
+export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0} PY_COLORS=${PY_COLORS:-0}
+BASE="$ROOT/ansible/molecule/shared/base.yml"
+LOGS="$ROOT/.cache/molecule"
+
+cmd=test list=0 filters=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --cmd) cmd=$2; shift 2 ;;
+    --list) list=1; shift ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) filters+=("$1"); shift ;;
+  esac
+done
+
+# id|project directory|scenario name
+scenarios=()
+for f in ansible/roles/*/molecule/*/molecule.yml; do
+  [ -e "$f" ] || continue
+  role=${f#ansible/roles/}; role=${role%%/*}; name=$(basename "$(dirname "$f")")
+  scenarios+=("$role/$name|ansible/roles/$role|$name")
+done
+for f in ansible/molecule/*/molecule.yml; do
+  [ -e "$f" ] || continue
+  name=$(basename "$(dirname "$f")")
+  [ "$name" = shared ] && continue
+  scenarios+=("site/$name|ansible|$name")
+done
+
+selected=()
+for s in "${scenarios[@]}"; do
+  id=${s%%|*}
+  if [ ${#filters[@]} -eq 0 ]; then selected+=("$s"); continue; fi
+  for w in "${filters[@]}"; do [[ $id == *"$w"* ]] && { selected+=("$s"); break; }; done
+done
+if [ $list = 1 ]; then printf '%s\n' "${selected[@]%%|*}"; exit 0; fi
+[ ${#selected[@]} -gt 0 ] || { echo "molecule: no scenario matches: ${filters[*]} (see --list)" >&2; exit 2; }
+
+bash scripts/images.sh || { echo "molecule: building the images failed" >&2; exit 1; }
+mkdir -p "$LOGS"
+summary=() failed=0 t_all=$(date +%s)
+for s in "${selected[@]}"; do
+  IFS='|' read -r id dir name <<<"$s"
+  log="$LOGS/${id//\//_}.log"
+  echo "=== molecule $cmd: $id (log: ${log#"$ROOT"/})"
+  t0=$(date +%s)
+  # shellcheck disable=SC2086  # --cmd may carry its own arguments (login --host NAME)
+  (cd "$dir" && molecule -c "$BASE" $cmd -s "$name") 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  dt=$(( $(date +%s) - t0 ))
+  status=passed; [ "$rc" -eq 0 ] || { status="FAILED (rc $rc)"; failed=1; }
+  steps=$(grep -E '^\s*(create|prepare|converge|idempotence|side_effect|verify|destroy): ' "$log" | tr -s ' ' | tr '\n' ' ' || true)
+  summary+=("$(printf '%-28s %-16s %4ds  %s' "$id" "$status" "$dt" "$steps")")
+done
+echo
+echo "=== molecule $cmd summary (total $(( $(date +%s) - t_all ))s)"
+printf '%s\n' "${summary[@]}"
+exit $failed
