@@ -161,9 +161,9 @@ def app(make_app, shopdb_plugins):
 
     flask_app = make_app()
     Migrations(flask_app).upgrade("heads")
-    seeded = flask_app.test_cli_runner().invoke(args=["seed"])
-    assert seeded.exit_code == 0, seeded.output
-    with flask_app.app_context():
+    with flask_app.app_context():  # pushed before any CLI call: the command must not run in a leftover context
+        seeded = flask_app.test_cli_runner().invoke(args=["seed"])
+        assert seeded.exit_code == 0, seeded.output
         for name in shopdb_plugins:
             lifecycle.install(name)
         yield flask_app
