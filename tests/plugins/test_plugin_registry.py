@@ -131,3 +131,27 @@ def test_ready_waits_for_the_branch_of_an_installed_plugin(app, client, migratio
 def test_uninstall_of_a_plugin_not_installed_is_refused(app):
     code, out = cli(app, "uninstall", "gizmos")
     assert code == 1 and "plugin 'gizmos' is not installed on this site" in out
+
+
+def test_a_failing_on_install_seeds_nothing_and_is_shown(app, monkeypatch):
+    plugin = app.extensions["shopdb_plugins"].get("gadgets").plugin
+
+    def half_done():
+        db.session.add(AssetType(code="half", name="Half-seeded"))
+        db.session.flush()
+        raise RuntimeError("seed file missing")
+
+    monkeypatch.setattr(plugin, "on_install", half_done)
+    code, err = cli(app, "install", "gadgets")
+    assert code == 1 and "installing gadgets failed in on_install, nothing was seeded: RuntimeError: seed file missing" in err
+    assert db.session.scalar(db.select(AssetType).filter_by(code="half")) is None  # rolled back
+    record = db.session.get(PluginRecord, "gadgets")
+    assert (record.state, record.error) == ("failed", "on_install failed: RuntimeError: seed file missing")
+    assert app.test_client().get("/api/plugins/gadgets/items").status_code == 404
+    code, out = cli(app, "list")
+    assert "failed" in out and "seed file missing" in out
+
+    monkeypatch.undo()
+    assert cli(app, "install", "gadgets") == (0, "installed gadgets 1.2.0 (enabled)\n")
+    db.session.expire_all()
+    assert (db.session.get(PluginRecord, "gadgets").state, db.session.get(PluginRecord, "gadgets").error) == ("enabled", None)
