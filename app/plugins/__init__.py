@@ -43,8 +43,8 @@ def _gate_disabled_plugins():
     if blueprints:
         from app.plugins.lifecycle import is_enabled
 
-        plugin = current_app.extensions["shopdb_plugins"].blueprints.get(blueprints[-1])
-        if plugin is not None and not is_enabled(plugin):
+        top = blueprints[-1]  # the outermost blueprint: the plugin's own, even for nested ones
+        if top in current_app.extensions["shopdb_plugins"].blueprints and not is_enabled(top):
             abort(404)
 
 

@@ -93,7 +93,7 @@ class PluginManager:
     strict: bool = False
     plugins: dict[str, LoadedPlugin] = field(default_factory=dict)
     rejected: list[LoadedPlugin] = field(default_factory=list)  # later duplicates of a name
-    blueprints: dict[str, str] = field(default_factory=dict)  # blueprint name -> plugin name
+    blueprints: set[str] = field(default_factory=set)  # mounted plugin blueprints (named like their plugin)
 
     def get(self, name: str) -> LoadedPlugin | None:
         return self.plugins.get(name)
@@ -165,8 +165,8 @@ class PluginManager:
             entry.tables = self._claim_tables(plugin, table_owner)
             self._register_blueprint(app, plugin)
         except Exception as exc:
-            return self.fail(entry, FAILED, f"{type(exc).__name__}: {exc}" if not isinstance(exc, PluginError)
-                             else str(exc), exc)
+            reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+            return self.fail(entry, FAILED, reason, exc)
         entry.state = LOADED
 
     def _claim_tables(self, plugin: BasePlugin, table_owner: dict[str, str]) -> tuple[str, ...]:
@@ -205,7 +205,7 @@ class PluginManager:
             api.register_blueprint(bp, url_prefix=prefix)  # also documents it in the OpenAPI spec
         else:
             app.register_blueprint(bp, url_prefix=prefix)
-        self.blueprints[name] = name
+        self.blueprints.add(name)
 
 
 # -- discovery ---------------------------------------------------------------------------------------
