@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FLASK = str(Path(sys.executable).with_name("flask"))
 FIRST_PARTY = ("computers", "equipment", "printers")
 
@@ -19,6 +21,7 @@ def states(listing):
     return {line.split()[0]: line.split()[2] for line in listing.splitlines()[1:]}
 
 
+@pytest.mark.slow  # four app start-ups in subprocesses
 def test_fresh_site_lists_and_installs_first_party_plugins(tmp_path):
     assert flask(tmp_path, "db", "upgrade", "heads").returncode == 0
     listed = flask(tmp_path, "plugin", "list")
