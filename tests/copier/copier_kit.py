@@ -61,9 +61,11 @@ def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def run_plugin_tests(*paths: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Run rendered plugins' own tests in a fresh interpreter (the real core, SQLite only: lean)."""
     env = {**os.environ, "SHOPDB_TEST_MARIADB": "0"}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra,
-                           *map(str, paths)], cwd=paths[0].parent, env=env, text=True, capture_output=True,
-                          timeout=900)
+    # pytest would take the first plugin's pyproject.toml for the root of them all and mix up their conftests.
+    rootdir = Path(os.path.commonpath(paths)) if len(paths) > 1 else paths[0]
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--rootdir={rootdir}",
+                           *extra, *map(str, paths)], cwd=paths[0].parent, env=env, text=True,
+                          capture_output=True, timeout=900)
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -42,8 +42,7 @@ def _core_names():
     from app.plugins.loader import FIRST_PARTY_PACKAGE
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    plugin_tables = {t for entry in app.extensions["shopdb_plugins"].all() for t in entry.tables}
-    core_tables = set(db.metadata.tables) - plugin_tables - {t for t in db.metadata.tables if "_shopdb_plugin" in t}
+    core_tables = {m.local_table.name for m in db.Model.registry.mappers if m.class_.__module__.startswith("app.")}
     tables = core_tables | {t.split("_")[0] for t in core_tables} | {"alembic"}
     plugin_blueprints = set(app.extensions["shopdb_plugins"].blueprints)
     routes = {"api", FIRST_PARTY_PACKAGE} | (set(app.blueprints) - plugin_blueprints)
@@ -100,6 +99,12 @@ def test_cli_refuses_an_invalid_name_with_the_validators_message(template, tmp_p
     assert result.returncode != 0
     assert "plugin_name 'My-Plugin' is invalid: use lowercase letters and digits only" in result.stderr
     assert not (tmp_path / "my").exists()
+
+
+def test_description_must_fit_on_one_line(template, tmp_path):
+    with pytest.raises(ValueError, match="description must be one line without triple quotes"):
+        render(tmp_path / "widgets", {"plugin_name": "widgets", "description": "two\nlines"}, src=template)
+    assert not (tmp_path / "widgets").exists()
 
 
 def test_cli_refuses_a_bad_core_range(template, tmp_path):

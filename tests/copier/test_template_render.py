@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import warnings
 
 import yaml
 from copier_kit import REPO, copier_cli, git, render, run_plugin_tests, template_repo
@@ -31,6 +32,10 @@ def test_rendered_plugins_pass_their_own_tests(tmp_path):
         recorded = yaml.safe_load((root / ".copier-answers.yml").read_text())
         assert recorded["_src_path"] == str(REPO) and recorded["_commit"]
         assert (root / "migrations" / "versions" / f"{answers['plugin_name']}_0001_initial.py").is_file()
+        with warnings.catch_warnings():  # quotes and backslashes in answers must not break Python
+            warnings.simplefilter("error")
+            for source in root.rglob("*.py"):
+                compile(source.read_text(), str(source), "exec", dont_inherit=True)
     defaults = tomllib.loads((tmp_path / "widgets" / "plugin.toml").read_text())
     release = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert defaults["core_version"] == f">={release},<{int(release.split('.')[0]) + 1}.0.0"
