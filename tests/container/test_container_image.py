@@ -36,7 +36,7 @@ def mariadb(sql):
     subprocess.run(["mariadb", "--batch", "-e", sql], check=True, capture_output=True, text=True, timeout=30)
 
 
-def get(url, timeout=3):
+def get(url, timeout=15):
     """(status, parsed JSON body) of a GET; HTTP errors are answers too."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -82,7 +82,7 @@ def env_file(tmp_path, database):
 
 
 def test_refuses_production_without_secrets(image):
-    result = podman("run", "--rm", "--network", "none", image, check=False, timeout=60)
+    result = podman("run", "--rm", "--network", "none", image, check=False, timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0, f"the container started without secrets:\n{output}"
     for name in REQUIRED:
@@ -93,7 +93,7 @@ def test_refuses_production_without_secrets(image):
 def test_refuses_the_example_env_file(image):
     """A copied .env.example must never run: every placeholder is named."""
     result = podman("run", "--rm", "--network", "none", "--env-file", str(ROOT / ".env.example"), image,
-                    check=False, timeout=60)
+                    check=False, timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0, f"the container started with the example values:\n{output}"
     for name in REQUIRED:
@@ -108,33 +108,23 @@ def test_image_metadata(image):
     assert "/api/health" in " ".join(inspect["Healthcheck"]["Test"])
 
 
-def test_bundles_every_first_party_plugin(image):
-    bundled = podman("run", "--rm", "--network", "none", image, "python3", "-c",
-                     "import importlib.resources as r; "
-                     "print(' '.join(sorted(p.name for p in r.files('plugins').iterdir() "
-                     "if (p / 'plugin.toml').is_file())))").stdout.split()
-    in_repo = sorted(p.parent.name for p in (ROOT / "plugins").glob("*/plugin.toml"))
-    assert in_repo, "no first-party plugin found under plugins/"
-    assert bundled == in_repo
-
-
 def test_serves_migrates_and_becomes_ready(image, env_file):
     port = free_port()
     name = f"shopdb-smoke-{secrets.token_hex(4)}"
     podman("run", "-d", "--name", name, "--network", "host", "--env-file", str(env_file),
            "-e", f"PORT={port}", "-e", f"GUNICORN_CMD_ARGS=--bind 127.0.0.1:{port}", image)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120      # generous: the machine may be busy with other suites
         status = None
         while time.monotonic() < deadline:
             try:
-                status, _ = get(f"http://127.0.0.1:{port}/api/health")
+                status, _ = get(f"http://127.0.0.1:{port}/api/health", timeout=5)
                 break
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:                       # refused while gunicorn boots, or a timed-out read
                 assert podman("inspect", "--format", "{{.State.Running}}", name).stdout.strip() == "true", (
                     "the container stopped:\n" + podman("logs", name).stderr)
                 time.sleep(0.5)
-        assert status == 200, "no answer on /api/health within 60 s:\n" + podman("logs", name, check=False).stderr
+        assert status == 200, "no answer on /api/health within 120 s:\n" + podman("logs", name, check=False).stderr
 
         status, body = get(f"http://127.0.0.1:{port}/api/ready")
         assert status == 503, f"/api/ready answered {status} on an empty database: {body}"
@@ -146,8 +136,17 @@ def test_serves_migrates_and_becomes_ready(image, env_file):
         status, body = get(f"http://127.0.0.1:{port}/api/ready")
         assert status == 200, f"/api/ready after migrating: {status} {body}"
 
+        # Every first-party plugin is bundled and loads (installing one is a per-site choice).
+        listing = podman("run", "--rm", "--network", "host", "--env-file", str(env_file), image,
+                         "flask", "plugin", "list").stdout
+        states = dict(line.split()[0:3:2] for line in listing.splitlines()[1:] if line.strip())
+        in_repo = {p.parent.name for p in (ROOT / "plugins").glob("*/plugin.toml")}
+        assert in_repo and set(states) == in_repo, f"bundled plugins {sorted(states)}, in the repo {sorted(in_repo)}"
+        assert "failed" not in states.values(), listing
+
         # The image's own HEALTHCHECK passes, and nothing in the container runs as root.
-        assert podman("healthcheck", "run", name, check=False).returncode == 0
+        # (retried: its own 4 s timeout can trip on a machine busy with other suites)
+        assert any(podman("healthcheck", "run", name, check=False).returncode == 0 for _ in range(3))
         users = podman("top", name, "user").stdout.split()[1:]
         assert users and set(users) == {"shopdb"}, f"processes run as {users}"
     finally:
