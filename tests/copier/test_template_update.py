@@ -56,13 +56,14 @@ def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     (plugin / "api.py").write_text((plugin / "api.py").read_text() + STATS_ROUTE)
     git(site, "mv", "widgets/tests/test_api.py", "widgets/tests/test_widgets_api.py")
     (plugin / "tests" / "test_widgets_api.py").write_text((plugin / "tests" / "test_widgets_api.py").read_text() + STATS_TEST)
-    _edit(plugin / "plugin.toml", 'version = "0.1.0"', 'version = "0.2.0"')
+    for released in ("plugin.toml", "pyproject.toml"):
+        _edit(plugin / released, 'version = "0.1.0"', 'version = "0.2.0"')
     git(site, "commit", "-q", "-am", "stats route")
 
     # shopdb releases a new template: template-owned files change, and so does an author-owned one.
     tpl = template / "copier-plugin"
     (tpl / "tests" / "test_plugin.py.jinja").write_text((tpl / "tests" / "test_plugin.py.jinja").read_text() + TEMPLATE_TEST)
-    _edit(tpl / "README.md.jinja", "## Tests\n", "## Tests\n\nTemplate v2 runs one more check.\n")
+    _edit(tpl / "README.md.jinja", "## Develop and test\n", "## Develop and test\n\nTemplate v2 runs one more check.\n")
     _edit(tpl / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
     _edit(tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 MODEL CHANGE\n    # The example field:")
     _release(template, "v2")
