@@ -33,6 +33,7 @@ def test_first_party_plugin_matches_the_template(tmp_path, plugin):
         assert (plugin / path).exists(), f"{plugin.name}/{path} is missing"
 
 
+@pytest.mark.slow
 def test_first_party_plugin_updates_in_place(tmp_path):
     """What a maintainer runs after changing the template: the update comes from the repo's own HEAD."""
     if git(REPO, "rev-parse", "--is-shallow-repository") == "true":

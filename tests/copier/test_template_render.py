@@ -6,6 +6,7 @@ import sys
 import tomllib
 import warnings
 
+import pytest
 import yaml
 from copier_kit import REPO, copier_cli, git, render, run_plugin_tests, template_repo
 
@@ -19,6 +20,7 @@ ANSWER_SETS = [
 ]
 
 
+@pytest.mark.slow
 def test_rendered_plugins_pass_their_own_tests(tmp_path):
     for answers in ANSWER_SETS:
         render(tmp_path / answers["plugin_name"], answers)
@@ -59,6 +61,7 @@ def test_unattended_copy_from_a_release_tag(tmp_path):
     assert "class WidgetsPlugin(BasePlugin)" in (tmp_path / "widgets" / "__init__.py").read_text()
 
 
+@pytest.mark.slow
 def test_site_plugin_builds_a_wheel_that_shopdb_loads_through_its_entry_point(tmp_path):
     """A site plugin ships as its own wheel (docs/adr/0002): build it, install it beside shopdb, install it
     on a site with the real CLI, and run its tests from the installed copy."""

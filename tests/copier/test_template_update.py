@@ -1,4 +1,6 @@
-"""A real `copier update` between two tags of the template, as a plugin author at a site runs it."""
+"""A real `copier update` between two tags of the template, as a plugin author at a site runs it.
+The tests run Copier and the plugin's own tests, so they are marked slow (left out of make test-fast)."""
+import pytest
 import yaml
 from copier_kit import copier_cli, git, leftovers, run_plugin_tests, template_repo
 
@@ -48,6 +50,7 @@ def _release(template, tag):
     git(template, "tag", tag)
 
 
+@pytest.mark.slow
 def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     template, site, plugin = _copy_v1(tmp_path)
     models_v1 = (plugin / "models.py").read_text()
@@ -90,6 +93,7 @@ def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     assert "failed" not in tests.stdout
 
 
+@pytest.mark.slow
 def test_conflict_is_shown_inline_and_caught_until_resolved(tmp_path):
     template, site, plugin = _copy_v1(tmp_path)
     line = "`NOTES.md` (Copier never touches files it did not render)."
