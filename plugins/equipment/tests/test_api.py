@@ -7,7 +7,7 @@ import pytest
 
 from app.api.common import PER_PAGE_MAX
 from app.extensions import db
-from app.models import AssetType
+from app.models import AssetType, AuditLog
 
 # The API tests run on SQLite only; test_plugin.py covers MariaDB for the migrations.
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -103,3 +103,19 @@ def test_roles(client, viewer_client, new_asset):
     assert client.post(URL, json={"nope": 1}).status_code == 401  # authenticated before input is parsed
     assert viewer_client.get(URL).status_code == 200
     assert viewer_client.post(URL, json={"asset_id": new_asset(), **MILL}).status_code == 403
+
+
+def test_writes_are_audited_and_deleted_assets_hidden(editor_client, viewer_client, new_asset):
+    asset_id = new_asset()
+    created = editor_client.post(URL, json={"asset_id": asset_id, **MILL})
+    assert created.status_code == 201
+    etag = created.headers["ETag"]
+    changed = editor_client.patch(f"{URL}/{asset_id}", json={"controller": "Fanuc 0i"}, headers={"If-Match": etag})
+    assert changed.status_code == 200
+    audited = db.select(AuditLog.action).filter_by(entity="equipment_machines", entity_id=str(asset_id))
+    actions = db.session.scalars(audited.order_by(AuditLog.id))
+    assert list(actions) == ["create", "update"]  # in the same transactions as the changes
+    assert editor_client.delete(f"/api/assets/{asset_id}").status_code == 204  # the core soft-deletes the asset
+    assert viewer_client.get(f"{URL}/{asset_id}").status_code == 404
+    assert viewer_client.get(URL).get_json()["total"] == 0
+    assert viewer_client.get(URL, query_string={"include_deleted": "true"}).get_json()["total"] == 1
