@@ -24,7 +24,9 @@ class Asset(TimestampMixin, SoftDeleteMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     # Many-to-one, always loaded in the same SELECT: a page of assets costs one query, never N+1.
-    asset_type: Mapped[AssetType] = relationship(lazy="joined", innerjoin=True)
+    # Outer joins on purpose: they keep `assets` the driving table, so ORDER BY id LIMIT walks the primary
+    # key; with an inner join MariaDB started from asset_types and sorted every live asset for each page.
+    asset_type: Mapped[AssetType] = relationship(lazy="joined")
     location: Mapped[Location | None] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
