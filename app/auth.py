@@ -37,7 +37,8 @@ def verify_password(user, password):
     hasher = password_hasher()
     if user is None:
         key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism)
-        _DUMMY_HASH.setdefault(key, hasher.hash(secrets.token_hex(16)))
+        if key not in _DUMMY_HASH:
+            _DUMMY_HASH[key] = hasher.hash(secrets.token_hex(16))
         try:
             hasher.verify(_DUMMY_HASH[key], password)
         except VerificationError:

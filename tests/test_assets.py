@@ -189,3 +189,11 @@ def test_timestamps_are_utc_and_updated_since_filters(editor, printer_id):
     # The same instant written with another offset means the same thing.
     later = editor.get("/api/assets", query_string={"updated_since": "2999-01-01T02:00:00+02:00"}).get_json()
     assert later["items"] == []
+
+
+def test_patch_without_changes_keeps_etag_and_writes_no_audit(editor, printer_id, rows):
+    created = new_asset(editor, printer_id)
+    asset_id = created.get_json()["id"]
+    same = editor.patch(f"/api/assets/{asset_id}", json={"name": "Printer PR-0001"})
+    assert same.status_code == 200 and same.headers["ETag"] == created.headers["ETag"]
+    assert [t["action"] for t in rows(AuditLog, entity="assets")] == ["create"]

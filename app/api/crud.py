@@ -52,7 +52,9 @@ def update_row(obj, key, data):
     for field, value in data.items():
         setattr(obj, field, value)
     db.session.flush()
-    record_audit("update", model.__tablename__, obj.id, before=before, after=snapshot(obj))
+    after = snapshot(obj)
+    if after != before:  # a PATCH that changes nothing leaves no audit row and keeps the ETag
+        record_audit("update", model.__tablename__, obj.id, before=before, after=after)
     _commit_unique(model, key, getattr(obj, key))
     return obj
 

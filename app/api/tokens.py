@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, current_user, get_or_404, page_schema,
-                            paginate, record_audit, require_role)
+                            paginate, record_audit, require_role, search_filter)
 from app.auth import issue_api_token
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -59,7 +59,7 @@ class Tokens(MethodView):
         if "user_id" in args:
             stmt = stmt.where(ApiToken.user_id == args["user_id"])
         if "q" in args:
-            stmt = stmt.where(ApiToken.name.contains(args["q"], autoescape=True))
+            stmt = stmt.where(search_filter(args["q"], ApiToken.name))
         return paginate(stmt, args)
 
     @require_role("admin")
@@ -76,7 +76,7 @@ class Tokens(MethodView):
         db.session.flush()
         record_audit("create", "api_tokens", row.id, after=_audit_view(row))
         db.session.commit()
-        row.token = token
+        row.token = token  # a plain attribute for this response only; the table holds just the hash
         return row
 
 

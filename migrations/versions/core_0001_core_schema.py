@@ -60,6 +60,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_audit_log_entity_entity_id', ['entity', 'entity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_request_id'), ['request_id'], unique=False)
 
     op.create_table('locations',
