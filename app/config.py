@@ -18,6 +18,7 @@ MIN_SECRET_LENGTH = 32
 MAKE_SECRET = f"use at least {MIN_SECRET_LENGTH} random characters, e.g. `openssl rand -base64 48`"
 DATABASE_URL_FORM = "mysql+pymysql://USER:PASSWORD@HOST:3306/DB?charset=utf8mb4"
 ENV_NAMES = ("development", "testing", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _env(name, default=None):
@@ -93,6 +94,8 @@ class Config:
 
     def validate(self):
         """Return a list of problems (empty when the settings are acceptable for this environment)."""
+        if self.LOG_LEVEL not in LOG_LEVELS:
+            return [f"SHOPDB_LOG_LEVEL={self.LOG_LEVEL!r} is unknown: use one of {', '.join(LOG_LEVELS)}."]
         return []
 
 
@@ -137,7 +140,7 @@ class ProductionConfig(Config):
         super().__init__()
 
     def validate(self):
-        problems = []
+        problems = super().validate()
         for var, value in (("SHOPDB_SECRET_KEY", self.SECRET_KEY), ("SHOPDB_JWT_SECRET_KEY", self.JWT_SECRET_KEY)):
             if not value:
                 problems.append(f"{var} is not set: {MAKE_SECRET}.")

@@ -197,3 +197,21 @@ def test_patch_without_changes_keeps_etag_and_writes_no_audit(editor, printer_id
     same = editor.patch(f"/api/assets/{asset_id}", json={"name": "Printer PR-0001"})
     assert same.status_code == 200 and same.headers["ETag"] == created.headers["ETag"]
     assert [t["action"] for t in rows(AuditLog, entity="assets")] == ["create"]
+
+
+def test_database_enforces_live_tag_uniqueness_when_a_race_slips_past_the_check(editor, printer_id, rows,
+                                                                                monkeypatch):
+    """Two writers can both pass the pre-check; the unique key on (asset_tag, deleted_marker) still holds
+    and the loser gets 409, not 500."""
+    import app.api.crud as crud
+
+    first = new_asset(editor, printer_id).get_json()
+    monkeypatch.setattr(crud, "_live_conflict", lambda *args, **kwargs: None)
+    racing = editor.post("/api/assets", json={"asset_tag": "PR-0001", "name": "racer", "asset_type_id": printer_id})
+    assert racing.status_code == 409 and racing.get_json()["error"]["code"] == "conflict"
+    assert [a["id"] for a in rows(Asset)] == [first["id"]]
+    assert [t["action"] for t in rows(AuditLog, entity="assets")] == ["create"]
+    # Deleted rows never block: their marker is their own id.
+    assert editor.delete(f"/api/assets/{first['id']}").status_code == 204
+    assert editor.post("/api/assets", json={"asset_tag": "PR-0001", "name": "new", "asset_type_id": printer_id}
+                       ).status_code == 201

@@ -18,7 +18,7 @@ GOOD = {
     "SHOPDB_DATABASE_URL": "mysql+pymysql://shopdb:Xk29dLq8Rw@127.0.0.1:3306/shopdb?charset=utf8mb4",
 }
 ENV_KEYS = ("SHOPDB_ENV", "SHOPDB_SECRET_KEY", "SHOPDB_JWT_SECRET_KEY", "SHOPDB_DATABASE_URL",
-            "SHOPDB_CORS_ORIGINS", "SHOPDB_COOKIE_SECURE", "FLASK_DEBUG")
+            "SHOPDB_CORS_ORIGINS", "SHOPDB_COOKIE_SECURE", "SHOPDB_LOG_LEVEL", "FLASK_DEBUG")
 
 
 @pytest.fixture
@@ -54,6 +54,7 @@ def test_good_production_config_passes(env):
     ("SHOPDB_DATABASE_URL", "mysql+pymysql://shopdb:replace-with-the-database-password@db/shopdb",
      "password is a placeholder"),
     ("SHOPDB_DATABASE_URL", "sqlite:///shopdb.sqlite", "production runs on MariaDB"),
+    ("SHOPDB_LOG_LEVEL", "chatty", "SHOPDB_LOG_LEVEL='CHATTY' is unknown"),
 ])
 def test_each_weak_setting_is_named(env, var, value, expected):
     if value is None:
@@ -96,6 +97,18 @@ def test_all_problems_are_listed_together(env, capsys):
     for fragment in ("SHOPDB_SECRET_KEY is not set", "SHOPDB_JWT_SECRET_KEY is a placeholder", "'*'",
                      "FLASK_DEBUG", "SHOPDB_COOKIE_SECURE", "empty password"):
         assert fragment in err
+
+
+def test_unknown_environment_and_log_level_stop_any_environment(env, capsys):
+    env.setenv("SHOPDB_ENV", "staging")
+    with pytest.raises(SystemExit) as exc:
+        create_app()
+    assert "SHOPDB_ENV='staging' is unknown" in str(exc.value.code)
+    env.setenv("SHOPDB_ENV", "development")
+    env.setenv("SHOPDB_LOG_LEVEL", "loud")
+    with pytest.raises(SystemExit) as exc:
+        create_app()
+    assert exc.value.code == 1 and "SHOPDB_LOG_LEVEL='LOUD' is unknown" in capsys.readouterr().err
 
 
 def test_good_production_config_builds_the_app(env):

@@ -4,6 +4,8 @@ Each function validates, records the audit row and commits once, so the change a
 land together or not at all.
 """
 
+from contextlib import contextmanager
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -18,9 +20,12 @@ def _live_conflict(model, key, value, exclude_id=None):
     return db.session.scalar(stmt.limit(1))
 
 
-def _commit_unique(model, key, value):
-    """Commit; a concurrent insert of the same natural key surfaces as 409, not 500."""
+@contextmanager
+def _unique_write(model, key, value):
+    """Flush, audit and commit inside; a concurrent write of the same natural key (past the pre-check)
+    surfaces as 409, not 500, and nothing is kept."""
     try:
+        yield
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -34,10 +39,10 @@ def create_row(model, key, data):
         abort_json(409, f"A live {model.__tablename__} row with {key}={data[key]!r} already exists.",
                    code="conflict", details={key: ["already in use"]})
     obj = model(**data)
-    db.session.add(obj)
-    db.session.flush()
-    record_audit("create", model.__tablename__, obj.id, after=snapshot(obj))
-    _commit_unique(model, key, data[key])
+    with _unique_write(model, key, data[key]):
+        db.session.add(obj)
+        db.session.flush()
+        record_audit("create", model.__tablename__, obj.id, after=snapshot(obj))
     return obj
 
 
@@ -49,13 +54,13 @@ def update_row(obj, key, data):
         abort_json(409, f"A live {model.__tablename__} row with {key}={data[key]!r} already exists.",
                    code="conflict", details={key: ["already in use"]})
     before = snapshot(obj)
-    for field, value in data.items():
-        setattr(obj, field, value)
-    db.session.flush()
-    after = snapshot(obj)
-    if after != before:  # a PATCH that changes nothing leaves no audit row and keeps the ETag
-        record_audit("update", model.__tablename__, obj.id, before=before, after=after)
-    _commit_unique(model, key, getattr(obj, key))
+    with _unique_write(model, key, data.get(key, getattr(obj, key))):
+        for field, value in data.items():
+            setattr(obj, field, value)
+        db.session.flush()
+        after = snapshot(obj)
+        if after != before:  # a PATCH that changes nothing leaves no audit row and keeps the ETag
+            record_audit("update", model.__tablename__, obj.id, before=before, after=after)
     return obj
 
 
@@ -81,8 +86,8 @@ def restore_row(obj, key):
         abort_json(409, f"Cannot restore: a live {model.__tablename__} row now has {key}={value!r}. "
                         "Rename one of them first.", code="conflict")
     before = snapshot(obj)
-    obj.restore()
-    db.session.flush()
-    record_audit("restore", model.__tablename__, obj.id, before=before, after=snapshot(obj))
-    _commit_unique(model, key, value)
+    with _unique_write(model, key, value):
+        obj.restore()
+        db.session.flush()
+        record_audit("restore", model.__tablename__, obj.id, before=before, after=snapshot(obj))
     return obj

@@ -77,12 +77,12 @@ class Users(MethodView):
             abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
         user = User(username=data["username"], password_hash=hash_password(data["password"]),
                     role=data["role"], is_active=data["is_active"])
-        db.session.add(user)
-        db.session.flush()
-        record_audit("create", "users", user.id, after=snapshot(user, exclude=AUDIT_EXCLUDE))
         try:
+            db.session.add(user)
+            db.session.flush()
+            record_audit("create", "users", user.id, after=snapshot(user, exclude=AUDIT_EXCLUDE))
             db.session.commit()
-        except IntegrityError:
+        except IntegrityError:  # created concurrently, past the check above
             db.session.rollback()
             abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
         return user
