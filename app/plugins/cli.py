@@ -30,7 +30,7 @@ def list_plugins():
         table.append((row["name"], version, row["state"], row["error"] or ""))
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
 
 
 @plugin_cli.command("install")

@@ -11,7 +11,7 @@ from flask import current_app
 
 from app.extensions import db
 from app.plugins.base import PluginError
-from app.plugins.loader import INCOMPATIBLE, LOADED, LoadedPlugin, PluginManager, core_version
+from app.plugins.loader import INCOMPATIBLE, LOADED, LoadedPlugin, PluginManager
 from app.plugins.registry import DISABLED, ENABLED, FAILED, PluginRecord
 
 CORE_BRANCH = "core"

@@ -24,5 +24,6 @@ def _forget_fixture_tables():
     from app.extensions import db
 
     for mapper in list(db.Model.registry.mappers):
-        if mapper.class_.__module__.startswith("_shopdb_plugin_path_") and mapper.local_table.name in db.metadata.tables:
-            db.metadata.remove(mapper.local_table)
+        table = mapper.local_table
+        if mapper.class_.__module__.startswith("_shopdb_plugin_path_") and table.name in db.metadata.tables:
+            db.metadata.remove(table)

@@ -27,7 +27,8 @@ def test_fresh_site_lists_and_installs_first_party_plugins(tmp_path):
     listed = flask(tmp_path, "plugin", "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines()[0].split() == ["NAME", "VERSION", "STATE", "ERROR"]
-    assert {n: s for n, s in states(listed.stdout).items() if n in FIRST_PARTY} == dict.fromkeys(FIRST_PARTY, "not-installed")
+    first_party = {n: s for n, s in states(listed.stdout).items() if n in FIRST_PARTY}
+    assert first_party == dict.fromkeys(FIRST_PARTY, "not-installed")
 
     installed = flask(tmp_path, "plugin", "install", "equipment")
     assert installed.returncode == 0, installed.stderr

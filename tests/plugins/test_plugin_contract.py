@@ -70,7 +70,8 @@ def test_wrong_hook_signature_is_rejected():
         def on_uninstall(self):
             pass
 
-    with pytest.raises(PluginError, match=r"on_uninstall\(self\) does not match the hook signature \(self, drop_data\)"):
+    expected = r"on_uninstall\(self\) does not match the hook signature \(self, drop_data\)$"
+    with pytest.raises(PluginError, match=expected):
         check_hooks(Wrong())
 
 

@@ -53,15 +53,16 @@ def test_good_plugins_are_mounted_under_their_prefix(loose_app):
     ("squatter", "broken/squatter",
      "failed", "table 'assets' collides with a table of core; prefix the plugin's tables with 'squatter_'"),
     ("mislabel", "broken/mislabel", "failed", "table 'widgets' must be prefixed 'mislabel_'"),
-    ("mismatch", "broken/mismatch", "failed", "plugin.toml names 'somethingelse' but the plugin was found as 'mismatch'"),
+    ("mismatch", "broken/mismatch",
+     "failed", "plugin.toml names 'somethingelse' but the plugin was found as 'mismatch'"),
     ("gadgets", "dupe/gadgets",
      "failed", "duplicate plugin name: 'gadgets' is already provided by "),
 ])
-def test_broken_plugin_is_marked_failed_with_its_reason(loose_app, caplog, name, origin, state, reason):
+def test_broken_plugin_is_marked_failed_with_its_reason(loose_app, name, origin, state, reason):
+    # oldcore, mismatch and the duplicate raise if imported: their reason proves they never were.
     entry = by_name(loose_app)[name, origin]
     assert entry.state == state
     assert reason in entry.error
-    assert entry.plugin is None or entry.name in ("squatter", "mislabel")  # those two imported fine
 
 
 def test_failures_are_logged_at_error(make_app, caplog):

@@ -2,7 +2,6 @@
 from alembic.script import ScriptDirectory
 
 
-
 def branch_of(script, revision):
     """The branch labels along a revision's down_revision chain (not its depends_on)."""
     labels, todo = set(), [revision]

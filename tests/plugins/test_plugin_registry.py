@@ -1,7 +1,6 @@
 """Per-site install, uninstall, enable and disable through `flask plugin`, on SQLite and MariaDB."""
 from pathlib import Path
 
-import pytest
 from sqlalchemy import inspect, text
 
 from app.extensions import db
@@ -125,7 +124,8 @@ def test_ready_waits_for_the_branch_of_an_installed_plugin(app, client, migratio
     migrations.downgrade("gadgets@base")  # as if the deploy had skipped `flask db upgrade heads`
     ready = client.get("/api/ready")
     assert ready.status_code == 503
-    assert "gadgets_0002" in ready.json["schema"]["expected"] and "run `flask db upgrade heads`" in ready.json["problems"][0]
+    assert "gadgets_0002" in ready.json["schema"]["expected"]
+    assert "run `flask db upgrade heads`" in ready.json["problems"][0]
 
 
 def test_uninstall_of_a_plugin_not_installed_is_refused(app):
@@ -143,7 +143,8 @@ def test_a_failing_on_install_seeds_nothing_and_is_shown(app, monkeypatch):
 
     monkeypatch.setattr(plugin, "on_install", half_done)
     code, err = cli(app, "install", "gadgets")
-    assert code == 1 and "installing gadgets failed in on_install, nothing was seeded: RuntimeError: seed file missing" in err
+    assert code == 1
+    assert "installing gadgets failed in on_install, nothing was seeded: RuntimeError: seed file missing" in err
     assert db.session.scalar(db.select(AssetType).filter_by(code="half")) is None  # rolled back
     record = db.session.get(PluginRecord, "gadgets")
     assert (record.state, record.error) == ("failed", "on_install failed: RuntimeError: seed file missing")
@@ -154,4 +155,5 @@ def test_a_failing_on_install_seeds_nothing_and_is_shown(app, monkeypatch):
     monkeypatch.undo()
     assert cli(app, "install", "gadgets") == (0, "installed gadgets 1.2.0 (enabled)\n")
     db.session.expire_all()
-    assert (db.session.get(PluginRecord, "gadgets").state, db.session.get(PluginRecord, "gadgets").error) == ("enabled", None)
+    record = db.session.get(PluginRecord, "gadgets")
+    assert (record.state, record.error) == ("enabled", None)
