@@ -6,12 +6,17 @@ import re
 import uuid
 
 from flask import Flask, g, request
+from flask_jwt_extended.exceptions import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import extensions, models, plugins  # noqa: F401  (models: registers the core tables on db.metadata)
+from app.api import register_blueprints
+from app.api.common import ErrorSchema, abort_json, json_error
+from app.auth import init_jwt
+from app.cli import register_commands
 from app.config import load_config, refuse_weak_config
-from app import extensions
 from app.extensions import cors, db, jwt, migrate
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -50,10 +55,6 @@ def create_app(config_name=None, overrides=None):
     _register_request_hooks(app)
     _register_error_handlers(app)
 
-    from app.api import register_blueprints
-    from app.cli import register_commands
-    from app import plugins
-
     register_blueprints(app)
     register_commands(app)
     plugins.init_app(app)
@@ -61,10 +62,6 @@ def create_app(config_name=None, overrides=None):
 
 
 def _init_extensions(app):
-    from app import models  # noqa: F401  (registers the core tables on db.metadata)
-    from app.api.common import ErrorSchema
-    from app.auth import init_jwt
-
     db.init_app(app)
     migrate.init_app(app, db)
     jwt.init_app(app)
@@ -84,8 +81,6 @@ def _init_extensions(app):
 
 
 def _register_request_hooks(app):
-    from app.api.common import abort_json
-
     @app.before_request
     def _request_id_and_body_checks():
         incoming = request.headers.get("X-Request-ID", "")
@@ -110,8 +105,6 @@ def _register_request_hooks(app):
 
 def _register_error_handlers(app):
     """Every error leaves as the JSON shape of `app.api.common.ErrorSchema`; never a stack trace."""
-    from app.api.common import json_error
-
     log = logging.getLogger("app")
 
     def http_error(exc):
@@ -138,8 +131,6 @@ def _register_error_handlers(app):
         db.session.rollback()
         log.exception("unhandled error (request id %s)", g.get("request_id"))
         return json_error(500, "Internal error: the server logged it under this request id.")
-
-    from flask_jwt_extended.exceptions import CSRFError
 
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(StaleDataError, stale_write)

@@ -2,13 +2,14 @@
 
 from datetime import timedelta
 
+import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token
 from sqlalchemy import select
 
-from app.auth import hash_password, password_hasher
+from app.auth import hash_password, issue_api_token, password_hasher
 from app.extensions import db
-from app.models import ApiToken, Asset, AssetType, LoginAttempt, TokenBlocklist, User
+from app.models import ApiToken, Asset, AssetType, LoginAttempt, TokenBlocklist, User, utcnow
 
 
 def cookie_attrs(response, name):
@@ -111,26 +112,21 @@ def test_expired_session_token_is_401(app, client, make_user):
 
 def test_forged_session_token_is_401(app, client, make_user):
     user_id = make_user("alice", "admin")
-    forged_app_config = dict(app.config)
     token = _token(app, user_id)
     header, payload, _signature = token.split(".")
     client.set_cookie("access_token_cookie", f"{header}.{payload}.{'A' * 43}", path="/api/")
     response = client.get("/api/auth/me")
     assert response.status_code == 401 and response.get_json()["error"]["code"] == "invalid_token"
+    claims = pyjwt.decode(token, app.config["JWT_SECRET_KEY"], algorithms=["HS256"])
     # Signed with another key: same answer.
-    import jwt as pyjwt
-
-    claims = pyjwt.decode(token, forged_app_config["JWT_SECRET_KEY"], algorithms=["HS256"])
-    other = pyjwt.encode(claims, "x" * 48, algorithm="HS256")
-    client.set_cookie("access_token_cookie", other, path="/api/")
+    client.set_cookie("access_token_cookie", pyjwt.encode(claims, "x" * 48, algorithm="HS256"), path="/api/")
     assert client.get("/api/auth/me").status_code == 401
     # alg=none is never accepted.
-    unsigned = pyjwt.encode(claims, None, algorithm="none")
-    client.set_cookie("access_token_cookie", unsigned, path="/api/")
+    client.set_cookie("access_token_cookie", pyjwt.encode(claims, None, algorithm="none"), path="/api/")
     assert client.get("/api/auth/me").status_code == 401
 
 
-def test_session_of_disabled_user_stops_working(app, make_user, login, rows):
+def test_session_of_disabled_user_stops_working(app, make_user, login):
     user_id = make_user("alice", "editor")
     session = login(app.test_client(), "alice")
     with app.app_context():
@@ -175,9 +171,6 @@ def test_bad_bearer_tokens_are_401(client, header):
 
 
 def test_expired_api_token_is_401(app, make_user):
-    from app.auth import issue_api_token
-    from app.models import utcnow
-
     user_id = make_user("bot", "viewer")
     with app.app_context():
         _row, token = issue_api_token(db.session.get(User, user_id), "old", utcnow() - timedelta(minutes=1))
