@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from app.models import AssetStatus, AssetType, Location, User
 
 
@@ -57,6 +59,7 @@ def test_token_create_prints_a_working_token(app, client, make_user):
     assert missing.exit_code == 1 and "no active user" in missing.output
 
 
+@pytest.mark.slow  # a subprocess: left out of make test-fast
 def test_cli_builds_and_seeds_a_database_from_any_directory(tmp_path):
     """What a deploy runs: `flask --app app db upgrade heads` then `flask seed`, here from /."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPDB_", "FLASK_"))}

@@ -123,6 +123,7 @@ def _flask(args, environ):
                           capture_output=True, text=True, timeout=60, cwd="/")
 
 
+@pytest.mark.slow  # a subprocess: left out of make test-fast
 def test_flask_config_check_exits_1_listing_problems():
     result = _flask(["config", "check"], {**GOOD, "SHOPDB_SECRET_KEY": "changeme", "SHOPDB_CORS_ORIGINS": "*"})
     assert result.returncode == 1
@@ -130,6 +131,7 @@ def test_flask_config_check_exits_1_listing_problems():
     assert "SHOPDB_CORS_ORIGINS contains '*'" in result.stderr
 
 
+@pytest.mark.slow  # a subprocess: left out of make test-fast
 def test_flask_config_check_passes_good_config():
     result = _flask(["config", "check"], GOOD)
     assert result.returncode == 0, result.stderr
@@ -142,6 +144,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # a subprocess: left out of make test-fast
 def test_gunicorn_exits_before_binding_on_weak_config():
     port = _free_port()
     base = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
