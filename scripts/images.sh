@@ -9,7 +9,8 @@
 # and spends its time on configuration. The roles still declare and install every package they need;
 # the package installation itself is exercised when the image is built, from the same Debian mirror.
 #
-# An image is rebuilt only when it is missing or this script changed (its hash is an image label).
+# An image is rebuilt only when it is missing or its recipe changed (package lists and RECIPE, hashed
+# into an image label). Downloaded packages are kept in .cache/images/ so a rebuild is mostly local.
 # Usage: scripts/images.sh [bookworm|trixie ...]      (default: both)
 # Env:   SHOPDB_DEBIAN_MIRROR (default http://deb.debian.org/debian), SHOPDB_IMAGES_FORCE=1 to rebuild.
 set -euo pipefail
@@ -24,14 +25,22 @@ EXTRA_PACKAGES=(
   rsync openssh-client openssh-server                  # shopdb_backup (off-host copy, tested over ssh)
   nginx openssl ssl-cert                               # shopdb_proxy
   python3-venv                                         # shopdb_app
+  python3-apt acl python3-cryptography                 # Ansible's apt module, become_user, community.crypto
   ca-certificates curl procps                          # tests and health checks
 )
-HASH=$(sha256sum "$0" | cut -c1-16)
+# Bump when the build steps below change in a way that changes the image.
+RECIPE=2
+HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" "${EXTRA_PACKAGES[@]}" | sha256sum | cut -c1-16)
+CACHE=$PWD/.cache/images
 
 [ "$(id -u)" -eq 0 ] || { echo "images: run as root (rootful podman and debootstrap need it)" >&2; exit 1; }
 for tool in podman debootstrap; do
   command -v "$tool" >/dev/null || { echo "images: $tool is missing; run: make setup" >&2; exit 1; }
 done
+
+# One build at a time, whoever calls (several scenarios or engineers may start at once).
+exec 9>/run/lock/shopdb-images.lock
+flock 9
 
 build() {
   local release=$1 image=localhost/shopdb-debian:$1 rootfs
@@ -43,18 +52,21 @@ build() {
   rootfs=$(mktemp -d "${TMPDIR:-/var/tmp}/shopdb-rootfs-$release.XXXXXX")
   chmod 755 "$rootfs"   # it becomes the image's /, which every user must be able to traverse
   # Unmount and remove the rootfs whatever happens (umount first so rm never walks into /proc).
-  trap "umount -l '$rootfs/proc' 2>/dev/null || true; rm -rf --one-file-system '$rootfs'" RETURN
+  trap "umount -l '$rootfs/var/cache/apt/archives' '$rootfs/proc' 2>/dev/null || true; rm -rf --one-file-system '$rootfs'" RETURN
   echo "images: debootstrap $release (about a minute)"
-  debootstrap --variant=minbase --include="$BASE_PACKAGES" "$release" "$rootfs" "$MIRROR" >/dev/null
+  mkdir -p "$CACHE/$release"
+  debootstrap --variant=minbase --include="$BASE_PACKAGES" --cache-dir="$CACHE/$release" \
+    "$release" "$rootfs" "$MIRROR" >/dev/null
   echo "images: installing role packages into $release"
   # No service starts inside the chroot; mariadb's postinst still initialises its data directory.
   printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"; chmod 755 "$rootfs/usr/sbin/policy-rc.d"
   mount -t proc proc "$rootfs/proc"
+  mount --bind "$CACHE/$release" "$rootfs/var/cache/apt/archives"
   chroot "$rootfs" apt-get -o APT::Sandbox::User=root update -qq
   DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get -o APT::Sandbox::User=root install -y -qq \
     --no-install-recommends "${EXTRA_PACKAGES[@]}" >"$rootfs/var/log/shopdb-images-apt.log" 2>&1 ||
     { tail -30 "$rootfs/var/log/shopdb-images-apt.log" >&2; return 1; }
-  chroot "$rootfs" apt-get clean
+  umount "$rootfs/var/cache/apt/archives"
   [ -d "$rootfs/var/lib/mysql/mysql" ] || { echo "images: mariadb-server did not initialise its data directory" >&2; return 1; }
   # sshd is there for the backup role's off-host copy test only: off at boot, keys made per container.
   chroot "$rootfs" systemctl disable --quiet ssh.service

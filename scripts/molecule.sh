@@ -67,6 +67,27 @@ if [ $list = 1 ]; then printf '%s\n' "${selected[@]%%|*}"; exit 0; fi
 
 bash scripts/images.sh || { echo "molecule: building the images failed" >&2; exit 1; }
 mkdir -p "$LOGS"
+# Per-step seconds from a molecule log: each playbook's "Playbook run took" (timer callback), pytest's
+# "in N.NNs" for verify. converge = the first converge, idempotence = the re-run.
+step_times() {
+  python3 - "$1" <<'PY'
+import re, sys
+step, out = None, []
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"> (\w+)\] Executing", line)
+    if m:
+        step = m.group(1)
+    m = re.search(r"Playbook run took \d+ days, (\d+) hours, (\d+) minutes, (\d+) seconds", line)
+    if m and step:
+        h, mi, se = map(int, m.groups())
+        out.append(f"{step}={h * 3600 + mi * 60 + se}s")
+    m = re.search(r"(?:passed|failed|error).* in ([\d.]+)s", line)
+    if m and step == "verify" and "=" in line:
+        out.append(f"verify={float(m.group(1)):.0f}s")
+print(" ".join(out))
+PY
+}
+
 summary=() failed=0 t_all=$(date +%s)
 for s in "${selected[@]}"; do
   IFS='|' read -r id dir name <<<"$s"
@@ -78,7 +99,7 @@ for s in "${selected[@]}"; do
   rc=${PIPESTATUS[0]}
   dt=$(( $(date +%s) - t0 ))
   status=passed; [ "$rc" -eq 0 ] || { status="FAILED (rc $rc)"; failed=1; }
-  steps=$(grep -E '^\s*(create|prepare|converge|idempotence|side_effect|verify|destroy): ' "$log" | tr -s ' ' | tr '\n' ' ' || true)
+  steps=$(step_times "$log")
   summary+=("$(printf '%-28s %-16s %4ds  %s' "$id" "$status" "$dt" "$steps")")
 done
 echo
