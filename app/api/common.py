@@ -28,6 +28,7 @@ from flask import current_app, g, jsonify, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -151,18 +152,35 @@ def patch_schema(schema_cls):
 def paginate(stmt, args):
     """Run a SELECT of ORM rows one page at a time, in a constant number of queries.
 
-    *stmt* must already carry filters and a stable ORDER BY (e.g. the primary key). One query fetches
-    ``per_page + 1`` rows (the extra row answers ``has_next``) and, unless ``count`` is false, one more
-    counts the matches. Many-to-one relations should be eager-loaded by join so the page costs one SELECT.
+    *stmt* must already carry filters and a stable ORDER BY (e.g. the primary key). One query fetches the
+    keys of ``per_page + 1`` rows (the extra one answers ``has_next``), one loads that page's rows, and,
+    unless ``count`` is false or this is the last page (its offset plus its rows is the total), one more
+    counts the matches. Many-to-one relations should be eager-loaded by join so loading the rows costs one SELECT.
     Returns the envelope dict for ``page_schema``.
     """
     page, per_page = args["page"], args["per_page"]
-    rows = db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).unique().all()
+    offset = (page - 1) * per_page
+    mapper = sa_inspect(stmt.column_descriptions[0]["entity"])
+    if len(mapper.primary_key) == 1:
+        # Deferred join: the page's keys first (an index walk), then only those rows with their eager joins,
+        # so a deep OFFSET no longer joins every skipped row (20x faster at offset 50,000; bench/api.py).
+        key = mapper.primary_key[0]
+        keys = db.session.scalars(stmt.with_only_columns(key).limit(per_page + 1).offset(offset)).all()
+        has_next, keys = len(keys) > per_page, keys[:per_page]
+        position = {value: n for n, value in enumerate(keys)}
+        rows = db.session.scalars(select(mapper.class_).where(key.in_(keys))).unique().all() if keys else []
+        rows.sort(key=lambda row: position[mapper.primary_key_from_instance(row)[0]])
+    else:  # a composite primary key (a site plugin may have one): the plain query
+        rows = db.session.scalars(stmt.limit(per_page + 1).offset(offset)).unique().all()
+        has_next, rows = len(rows) > per_page, rows[:per_page]
     total = None
     if args.get("count", True):
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return {"items": rows[:per_page], "page": page, "per_page": per_page, "total": total,
-            "has_next": len(rows) > per_page}
+        if not has_next and (rows or page == 1):
+            # The last page knows the total: skip the count, which scans every match (bench/api.py).
+            total = offset + len(rows)
+        else:
+            total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return {"items": rows, "page": page, "per_page": per_page, "total": total, "has_next": has_next}
 
 
 def search_filter(q, *columns):
