@@ -33,7 +33,8 @@ from .schemas import (
 )
 
 # The blueprint is named like the plugin; the loader mounts it under /api/plugins/computers.
-blp = Blueprint("computers", __name__, description="Computers: unique hostname, operating system, IP and MAC address")
+blp = Blueprint("computers", __name__,
+                description="Computers: unique hostname, operating system, IP and MAC address")
 ENTITY = Computer.__tablename__
 FILTERS = ("hostname", "os", "ip_address", "mac_address")
 

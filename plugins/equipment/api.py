@@ -23,10 +23,17 @@ from app.extensions import db
 from app.models import Asset
 
 from .models import Machine
-from .schemas import MachineCreateSchema, MachineListArgsSchema, MachinePageSchema, MachineSchema, MachineUpdateSchema
+from .schemas import (
+    MachineCreateSchema,
+    MachineListArgsSchema,
+    MachinePageSchema,
+    MachineSchema,
+    MachineUpdateSchema,
+)
 
 # The blueprint is named like the plugin; the loader mounts it under /api/plugins/equipment.
-blp = Blueprint("equipment", __name__, description="Machine tools: make, model, controller, serial number and install date")
+blp = Blueprint("equipment", __name__,
+                description="Machine tools: make, model, controller, serial number and install date")
 ENTITY = Machine.__tablename__
 FILTERS = ("make", "model", "controller", "serial")
 

@@ -34,7 +34,8 @@ class MachineUpdateSchema(Schema):
     model = fields.String(validate=TEXT)
     controller = fields.String(allow_none=True, validate=TEXT)
     serial = fields.String(allow_none=True, validate=validate.Length(min=1, max=128))
-    install_date = fields.Date(allow_none=True, metadata={"description": "ISO date, e.g. 2024-03-18; not in the future."})
+    install_date = fields.Date(allow_none=True,
+                               metadata={"description": "ISO date, e.g. 2024-03-18; not in the future."})
 
     @validates("install_date")
     def _not_in_the_future(self, value, **_):

@@ -27,7 +27,8 @@ from .models import Printer
 from .schemas import PrinterCreateSchema, PrinterListArgsSchema, PrinterPageSchema, PrinterSchema, PrinterUpdateSchema
 
 # The blueprint is named like the plugin; the loader mounts it under /api/plugins/printers.
-blp = Blueprint("printers", __name__, description="Printers: model, IP address and print queue name")
+blp = Blueprint("printers", __name__,
+                description="Printers: model, IP address and print queue name")
 ENTITY = Printer.__tablename__
 FILTERS = ("model", "ip_address", "queue_name")
 

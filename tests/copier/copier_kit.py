@@ -91,5 +91,6 @@ def template_repo(path: Path) -> Path:
 def leftovers(root: Path) -> list[str]:
     """Files an update left unresolved: .rej files, or conflict markers in text files."""
     found = [f for f in files(root) if f.endswith(".rej")]
-    found += [f for f in files(root) if not f.endswith(".rej") and CONFLICT.search((root / f).read_text(errors="replace"))]
+    found += [f for f in files(root)
+              if not f.endswith(".rej") and CONFLICT.search((root / f).read_text(errors="replace"))]
     return found

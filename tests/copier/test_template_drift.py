@@ -20,7 +20,7 @@ def test_first_party_plugins_exist():
 @pytest.mark.parametrize("plugin", FIRST_PARTY, ids=lambda p: p.name)
 def test_first_party_plugin_matches_the_template(tmp_path, plugin):
     recorded = _answers(plugin)
-    assert recorded["_src_path"] == ".", "render first-party plugins from the repository root: copier copy . plugins/<name>"
+    assert recorded["_src_path"] == ".", "copy first-party plugins from the repository root: copier copy . plugins/..."
     answers = {k: v for k, v in recorded.items() if not k.startswith("_")}
     rendered = render(tmp_path / plugin.name, answers)  # HEAD, uncommitted template changes included
     assert {k: v for k, v in _answers(rendered).items() if not k.startswith("_")} == answers

@@ -14,8 +14,8 @@ ANSWER_SETS = [
     # Defaults for everything but the name.
     {"plugin_name": "widgets"},
     # Characters that must survive TOML, Python strings and Markdown; a narrower core range.
-    {"plugin_name": "cnc5", "description": 'Fifth-axis "trunnion" heads \\ Müller’s line', "author": "Jane Doe <jane@example.com>",
-     "core_version": ">=0.1,<0.2"},
+    {"plugin_name": "cnc5", "description": 'Fifth-axis "trunnion" heads \\ Müller’s line',
+     "author": "Jane Doe <jane@example.com>", "core_version": ">=0.1,<0.2"},
     {"plugin_name": "tooling", "description": "Cutting tools", "core_version": "~=0.1"},
 ]
 

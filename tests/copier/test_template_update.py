@@ -32,6 +32,10 @@ def _edit(path, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
+def _append(path, text):
+    path.write_text(path.read_text() + text)
+
+
 def _copy_v1(tmp_path):
     template = template_repo(tmp_path / "shopdb")
     git(template, "tag", "v1")
@@ -56,19 +60,19 @@ def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     models_v1 = (plugin / "models.py").read_text()
 
     # The author adds a route, renames their test module, and releases their plugin as 0.2.0.
-    (plugin / "api.py").write_text((plugin / "api.py").read_text() + STATS_ROUTE)
+    _append(plugin / "api.py", STATS_ROUTE)
     git(site, "mv", "widgets/tests/test_api.py", "widgets/tests/test_widgets_api.py")
-    (plugin / "tests" / "test_widgets_api.py").write_text((plugin / "tests" / "test_widgets_api.py").read_text() + STATS_TEST)
+    _append(plugin / "tests" / "test_widgets_api.py", STATS_TEST)
     for released in ("plugin.toml", "pyproject.toml"):
         _edit(plugin / released, 'version = "0.1.0"', 'version = "0.2.0"')
     git(site, "commit", "-q", "-am", "stats route")
 
     # shopdb releases a new template: template-owned files change, and so does an author-owned one.
     tpl = template / "copier-plugin"
-    (tpl / "tests" / "test_plugin.py.jinja").write_text((tpl / "tests" / "test_plugin.py.jinja").read_text() + TEMPLATE_TEST)
+    _append(tpl / "tests" / "test_plugin.py.jinja", TEMPLATE_TEST)
     _edit(tpl / "README.md.jinja", "## Develop and test\n", "## Develop and test\n\nTemplate v2 runs one more check.\n")
     _edit(tpl / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
-    _edit(tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 MODEL CHANGE\n    # The example field:")
+    _edit(tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 CHANGE\n    # The example field:")
     _release(template, "v2")
 
     result = copier_cli("update", "--defaults", cwd=plugin)
