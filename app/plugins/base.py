@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 HOOK_API_VERSION = 1
 
 MANIFEST_NAME = "plugin.toml"
-# Plugin names become table prefixes, URL segments, blueprint names and Alembic branch labels.
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+# Plugin names become table prefixes, URL segments, blueprint names and Alembic branch labels; the same
+# rule as the template's plugin_name question. At most 27 characters, so revision ids like "<name>_0001"
+# fit Alembic's 32-character version_num column.
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,26}$")
 _REQUIRED_KEYS = ("name", "version", "description", "core_version")
 _OPTIONAL_KEYS = ("display_name",)
 
