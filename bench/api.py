@@ -5,7 +5,8 @@ under gunicorn, against the ceiling of the same SQL issued through PyMySQL with 
 
 Steps: a fresh MariaDB database `shopdb_bench_api_*` (dropped at the end), the schema from
 `flask db upgrade heads`, reference data from `flask seed` and `flask plugin install equipment`, then
-100,000 assets (with types, locations and equipment rows) bulk-inserted with executemany. gunicorn runs
+100,000 assets (with types, locations and equipment rows) generated inside MariaDB by INSERT ... SELECT from
+the SEQUENCE engine (no client round trips: seconds, not minutes). gunicorn runs
 with the settings the app role renders on this machine (its workers formula), in production mode.
 The SQL each URL runs is captured in-process (a cursor listener, literal parameters), counted, and
 replayed as the ceiling: one PyMySQL connection per process, as many processes as gunicorn workers.
@@ -22,7 +23,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pymysql
@@ -46,55 +46,49 @@ def _connect(database, **kwargs):
 
 
 def load_data(database, assets):
-    """Bulk-insert *assets* assets, LOCATIONS locations and an equipment row per machine. Returns counts."""
-    rng = random.Random(8)
-    now = datetime(2026, 1, 1)
-    with _connect(database) as connection, connection.cursor() as cursor:
+    """Generate *assets* assets, LOCATIONS locations and an equipment row per machine inside MariaDB (the
+    SEQUENCE engine; CRC32 of the sequence number as a repeatable random source). Returns counts."""
+    with _connect(database, autocommit=True) as connection, connection.cursor() as cursor:
         # A bulk load of rows consistent by construction, as mariadb-dump's output does it.
         cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+        cursor.execute("INSERT INTO locations (code, name, version, created_at, updated_at, deleted_marker) "
+                       f"SELECT CONCAT('hall-', seq), CONCAT('Hall ', seq), 1, NOW(), NOW(), 0 FROM seq_1_to_{LOCATIONS - 1}")
+        cursor.execute("SELECT MIN(id), COUNT(*) FROM locations")
+        first_location, locations = cursor.fetchone()
         cursor.execute("SELECT code, id FROM asset_types")
         types = dict(cursor.fetchall())
-        cursor.execute("SELECT code FROM asset_statuses")
-        statuses = [row[0] for row in cursor.fetchall()]
-        cursor.executemany(
-            "INSERT INTO locations (code, name, description, version, created_at, updated_at, deleted_marker) "
-            "VALUES (%s, %s, %s, 1, %s, %s, 0)",
-            [(f"hall-{i:03d}", f"Hall {i // 10} line {i % 10}", None, now, now) for i in range(1, LOCATIONS)])
-        cursor.execute("SELECT id FROM locations")
-        location_ids = [row[0] for row in cursor.fetchall()]
-
-        type_codes = list(types)
-        weights = [{"machine": 30, "pc": 35, "printer": 15, "network": 10}.get(code, 10) for code in type_codes]
-        rows, machines = [], []
-        for asset_id in range(1, assets + 1):
-            code = rng.choices(type_codes, weights)[0]
-            status = "in_service" if rng.random() < 0.8 else rng.choice(statuses)
-            deleted = rng.random() < 0.01
-            updated = now + timedelta(minutes=asset_id)
-            rows.append((asset_id, f"A{asset_id:07d}", f"{code.title()} {asset_id}", f"SN-{rng.getrandbits(40):010x}",
-                         types[code], status, rng.choice(location_ids) if rng.random() < 0.95 else None,
-                         "Bench asset." if rng.random() < 0.3 else None, now, updated,
-                         updated if deleted else None, asset_id if deleted else 0))
-            if code == "machine":
-                make, model, controller = rng.choice(MACHINE_MAKES)
-                machines.append((asset_id, make, model, controller, f"M{rng.getrandbits(32):08x}",
-                                 date(2010, 1, 1) + timedelta(days=rng.randrange(5000)), now, now))
-        for start in range(0, len(rows), 5000):  # PyMySQL turns each batch into one multi-row INSERT
-            cursor.executemany(
-                "INSERT INTO assets (id, asset_tag, name, serial, asset_type_id, status, location_id, notes, version,"
-                " created_at, updated_at, deleted_at, deleted_marker)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s)", rows[start:start + 5000])
-        for start in range(0, len(machines), 5000):
-            cursor.executemany(
-                "INSERT INTO equipment_machines (asset_id, make, model, controller, serial, install_date, version,"
-                " created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, 1, %s, %s)", machines[start:start + 5000])
-        connection.commit()
+        # Weights: 30% machines, 35% PCs, 15% printers, 10% network, 10% other.
+        type_of = (f"CASE WHEN CRC32(CONCAT('t', seq)) % 100 < 30 THEN {types['machine']}"
+                   f" WHEN CRC32(CONCAT('t', seq)) % 100 < 65 THEN {types['pc']}"
+                   f" WHEN CRC32(CONCAT('t', seq)) % 100 < 80 THEN {types['printer']}"
+                   f" WHEN CRC32(CONCAT('t', seq)) % 100 < 90 THEN {types['network']} ELSE {types['other']} END")
+        deleted = "CRC32(CONCAT('d', seq)) % 100 = 0"  # 1% soft-deleted
+        cursor.execute(
+            "INSERT INTO assets (id, asset_tag, name, serial, asset_type_id, status, location_id, notes, version,"
+            " created_at, updated_at, deleted_at, deleted_marker)"
+            f" SELECT seq, CONCAT('A', LPAD(seq, 7, '0')), CONCAT('Asset ', seq), CONCAT('SN-', HEX(CRC32(seq))),"
+            f" {type_of}, IF(CRC32(CONCAT('s', seq)) % 100 < 80, 'in_service',"
+            f" ELT(1 + seq % 3, 'in_repair', 'spare', 'retired')),"
+            f" IF(CRC32(CONCAT('l', seq)) % 20 = 0, NULL, {first_location} + CRC32(CONCAT('l', seq)) % {locations}),"
+            " IF(seq % 3 = 0, 'Bench asset.', NULL), 1, '2026-01-01', '2026-01-01' + INTERVAL seq MINUTE,"
+            f" IF({deleted}, '2026-06-01', NULL), IF({deleted}, seq, 0) FROM seq_1_to_{assets}")
+        makes = ", ".join(f"'{make}'" for make, _, _ in MACHINE_MAKES)
+        models = ", ".join(f"'{model}'" for _, model, _ in MACHINE_MAKES)
+        controllers = ", ".join(f"'{controller}'" for _, _, controller in MACHINE_MAKES)
+        n = len(MACHINE_MAKES)
+        cursor.execute(
+            "INSERT INTO equipment_machines (asset_id, make, model, controller, serial, install_date, version,"
+            f" created_at, updated_at) SELECT id, ELT(1 + id % {n}, {makes}), ELT(1 + id % {n}, {models}),"
+            f" ELT(1 + id % {n}, {controllers}), CONCAT('M', HEX(CRC32(CONCAT('m', id)))),"
+            " '2010-01-01' + INTERVAL CRC32(CONCAT('i', id)) % 5000 DAY, 1, created_at, created_at"
+            f" FROM assets WHERE asset_type_id = {types['machine']}")
         cursor.execute("ANALYZE TABLE assets, locations, asset_types, equipment_machines")
         cursor.fetchall()
-        cursor.execute("SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL")
-        live = cursor.fetchone()[0]
-    return {"assets": assets, "live_assets": live, "locations": len(location_ids), "asset_types": len(types),
-            "equipment_machines": len(machines)}
+        cursor.execute("SELECT (SELECT COUNT(*) FROM assets WHERE deleted_at IS NULL),"
+                       " (SELECT COUNT(*) FROM equipment_machines)")
+        live, machines = cursor.fetchone()
+    return {"assets": assets, "live_assets": live, "locations": locations, "asset_types": len(types),
+            "equipment_machines": machines}
 
 
 # --- the SQL each URL runs ----------------------------------------------------------------------------
@@ -253,6 +247,7 @@ def main():
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=1000, help="requests per scenario (API and ceiling each)")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="run only these scenarios (e.g. detail)")
     args = parser.parse_args()
 
     report = {"machine": machine(), "concurrency": args.concurrency, "requests_per_scenario": args.requests}
@@ -288,6 +283,10 @@ def main():
             "list_filtered": ("list", [f"/api/assets?location_id={busy_location}&status=in_service&page=1"]),
             "detail": ("detail", [f"/api/assets/{i}" for i in detail_ids]),
         }
+        unknown = set(args.only or ()) - set(scenarios)
+        if unknown:
+            raise SystemExit(f"unknown scenario(s) {', '.join(sorted(unknown))}: choose from {', '.join(scenarios)}")
+        scenarios = {name: value for name, value in scenarios.items() if not args.only or name in args.only}
         os.environ.update({k: v for k, v in env.items() if k.startswith("SHOPDB_")})
         per_page_urls = [f"/api/assets?page=2&per_page={n}" for n in PER_PAGE_SIZES]
         sql = capture_sql([u for _, urls in scenarios.values() for u in urls] + per_page_urls, token)

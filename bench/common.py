@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import secrets
+import shlex
 import statistics
 import subprocess
 import sys
@@ -73,19 +74,24 @@ def flask(env, *args, stdin=None):
 
 # --- the app role's gunicorn settings ---------------------------------------------------------------
 
-def render_role_template(template, overrides=None, role=APP_ROLE):
-    """Render one of *role*'s templates with the role's defaults, as Ansible would on this machine.
+def render_role_template(template, overrides=None, role=APP_ROLE, vars_files=()):
+    """Render one of *role*'s templates with the role's defaults and vars/main.yml (plus *vars_files* from
+    its vars/), as Ansible would on this machine.
 
     Facts are this host's (processor_vcpus = CPUs here), so `workers` follows the role's own formula.
-    *overrides* replace defaults (e.g. the port). Returns (text, resolved variables).
+    *overrides* win over both (like -e), e.g. the port. Returns (text, resolved variables).
     """
     import jinja2
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              extensions=["jinja2.ext.do"])
     env.filters["comment"] = lambda text: "\n".join("# " + line for line in str(text).splitlines())
+    env.filters["quote"] = lambda v: shlex.quote(str(v))
     env.filters["bool"] = lambda v: str(v).lower() in ("1", "true", "yes", "on") if isinstance(v, str) else bool(v)
-    raw = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    raw = {}
+    for path in [role / "defaults" / "main.yml", role / "vars" / "main.yml", *(role / "vars" / f for f in vars_files)]:
+        if path.exists():
+            raw.update(yaml.safe_load(path.read_text()) or {})
     raw.update(overrides or {})
     context = {"ansible_facts": {"processor_vcpus": os.cpu_count()}, "ansible_managed": "Ansible managed",
                "shopdb_release": "bench"}
