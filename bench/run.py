@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("api", "backup", "deploy")
+BENCHMARKS = ("api", "backup")  # deploy: not written yet, see docs/PERFORMANCE.md
 
 
 def main(argv):
