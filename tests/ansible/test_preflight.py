@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,11 @@ def container():
     subprocess.run(["bash", str(ROOT / "scripts/images.sh"), "bookworm"], env=ENV, check=True, capture_output=True)
     podman("rm", "-f", CONTAINER, check=False)
     podman("run", "-d", "--name", CONTAINER, "--systemd=always", IMAGE, "/sbin/init")
-    podman("exec", CONTAINER, "systemctl", "is-system-running", "--wait", check=False)  # services settle first
+    deadline = time.time() + 120  # let boot finish: services write files while they start
+    while podman("exec", CONTAINER, "systemctl", "is-system-running", check=False).stdout.strip() not in (
+            "running", "degraded"):
+        assert time.time() < deadline, "the container did not finish booting"
+        time.sleep(1)
     try:
         yield CONTAINER
     finally:
@@ -110,6 +115,7 @@ CASES = {
     "malformed domain": ({"shopdb_domain": "shop_db..example"}, True, ["shopdb_domain"]),
     "empty app host list": ({}, False, ["shopdb_site_app_hosts", "site_pf_app"]),
     "unknown database flavour": ({"shopdb_db_flavour": "oracle"}, True, ["shopdb_db_flavour"]),
+    "backup retention of zero": ({"shopdb_backup_keep_daily": 0}, True, ["shopdb_backup_keep_daily"]),
     "missing certificate path": (
         {"shopdb_proxy_tls_mode": "files", "shopdb_proxy_tls_cert_file": "/nonexistent/site.crt",
          "shopdb_proxy_tls_key_file": "/nonexistent/site.key"}, True, ["shopdb_proxy_tls_cert_file"]),
