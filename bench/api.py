@@ -28,7 +28,8 @@ from pathlib import Path
 import pymysql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, app_env, bench_database, flask, machine, render_role_template, summary_ms, write_result  # noqa: E402
+from common import (ROOT, app_env, bench_database, flask, machine, render_role_template, summary_ms,  # noqa: E402
+                    write_result)
 
 TARGETS = {"list": 0.5, "detail": 0.6}
 PER_PAGE_SIZES = (10, 50, 100, 500)
@@ -51,8 +52,9 @@ def load_data(database, assets):
     with _connect(database, autocommit=True) as connection, connection.cursor() as cursor:
         # A bulk load of rows consistent by construction, as mariadb-dump's output does it.
         cursor.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-        cursor.execute("INSERT INTO locations (code, name, version, created_at, updated_at, deleted_marker) "
-                       f"SELECT CONCAT('hall-', seq), CONCAT('Hall ', seq), 1, NOW(), NOW(), 0 FROM seq_1_to_{LOCATIONS - 1}")
+        cursor.execute("INSERT INTO locations (code, name, version, created_at, updated_at, deleted_marker)"
+                       " SELECT CONCAT('hall-', seq), CONCAT('Hall ', seq), 1, NOW(), NOW(), 0"
+                       f" FROM seq_1_to_{LOCATIONS - 1}")
         cursor.execute("SELECT MIN(id), COUNT(*) FROM locations")
         first_location, locations = cursor.fetchone()
         cursor.execute("SELECT code, id FROM asset_types")
@@ -218,12 +220,14 @@ def start_gunicorn(env, workdir):
     conf = workdir / "gunicorn.conf.py"
     conf.write_text(text)
     log = open(workdir / "gunicorn.log", "w")
-    process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--config", str(conf), "app:create_app()"],
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    process = subprocess.Popen([gunicorn, "--config", str(conf), "app:create_app()"],
                                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode}:\n{(workdir / 'gunicorn.log').read_text()[-3000:]}")
+            tail = (workdir / "gunicorn.log").read_text()[-3000:]
+            raise SystemExit(f"gunicorn exited with {process.returncode}:\n{tail}")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             connection.request("GET", "/api/ready")

@@ -57,9 +57,10 @@ def fill(database, assets):
             " CONCAT('Model ', seq % 40), 'Siemens 840D', CONCAT('M', HEX(CRC32(seq))),"
             f" '2010-01-01' + INTERVAL seq % 5000 DAY, 1, NOW(), NOW() FROM seq_1_to_{machines}")
         cursor.execute(
-            "INSERT INTO audit_log (created_at, actor_id, actor, action, entity, entity_id, `before`, `after`, request_id)"
-            " SELECT NOW() - INTERVAL seq SECOND, 1, 'admin', 'update', 'assets', seq % 100000 + 1,"
-            " JSON_OBJECT('status', 'in_service', 'notes', NULL), JSON_OBJECT('status', 'in_repair', 'notes', 'Bench.'),"
+            "INSERT INTO audit_log (created_at, actor_id, actor, action, entity, entity_id, `before`, `after`,"
+            " request_id) SELECT NOW() - INTERVAL seq SECOND, 1, 'admin', 'update', 'assets', seq % 100000 + 1,"
+            " JSON_OBJECT('status', 'in_service', 'notes', NULL),"
+            " JSON_OBJECT('status', 'in_repair', 'notes', 'Bench.'),"
             f" MD5(seq) FROM seq_1_to_{audit}")
         cursor.execute("ANALYZE TABLE assets, equipment_machines, audit_log")
         cursor.fetchall()
@@ -162,7 +163,8 @@ def main():
             timed(f"{bin_dir}/shopdb-backup", env=env)  # the dump the restores below use
             role_file = sorted((workdir / "backups" / "daily").glob("*.sql.gz"))[-1]
             report["dump"] = {
-                "role_seconds": role_times, "bare_seconds": bare_times, "ratio_bare_over_role": round(bare_s / role_s, 2),
+                "role_seconds": role_times, "bare_seconds": bare_times,
+                "ratio_bare_over_role": round(bare_s / role_s, 2),
                 "target": TARGET_RATIO, "meets_target": bare_s / role_s >= TARGET_RATIO,
                 "role_bytes": role_file.stat().st_size, "bare_bytes": bare_file.stat().st_size}
             print(f"backup: dump: role {role_s} s ({role_file.stat().st_size >> 20} MiB) vs bare {bare_s} s "
@@ -192,7 +194,8 @@ def main():
             baseline = writer.window(before_end - 10, before_end)
             during = writer.window(before_end, during_end)
             report["write_stall"] = {"baseline": {"inserts": len(baseline), **summary_ms(baseline)},
-                                     "during_backup": {"inserts": len(during), "seconds": round(during_end - before_end, 1),
+                                     "during_backup": {"inserts": len(during),
+                                                       "seconds": round(during_end - before_end, 1),
                                                        **summary_ms(during)}}
             print(f"backup: writes during the role's backup: {len(during)} inserts, longest "
                   f"{report['write_stall']['during_backup']['max_ms']} ms (baseline longest "

@@ -73,7 +73,8 @@ def test_deep_list_page_skips_rows_on_an_index_on_mariadb(app_factory, empty_mar
         db.session.commit()
         db.session.execute(text("ANALYZE TABLE assets, asset_types, locations")).all()
     with statements(app) as seen:
-        response = app.test_client().get("/api/assets?page=40&count=false", headers={"Authorization": f"Bearer {token}"})
+        response = app.test_client().get("/api/assets?page=40&count=false",
+                                         headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200 and [a["id"] for a in response.get_json()["items"]] == list(range(1951, 2001))
     keys_sql = next(s for s in seen if "FROM assets" in s and "LIMIT" in s)
     rows_sql = next(s for s in seen if "FROM assets" in s and " IN (" in s)
