@@ -2,6 +2,8 @@
 service comes back after the container restarts. Requests go from this machine to the container's
 address on podman's bridge; commands run in the container through testinfra's podman:// backend."""
 import json
+import os
+import re
 import socket
 import ssl
 import subprocess
@@ -103,6 +105,19 @@ def test_the_app_runs_unprivileged_from_its_release(host):
     assert "User=shopdb" in unit and "NoNewPrivileges=yes" in unit
     assert f"WorkingDirectory={release}" in unit  # the resolved release, not the symlink
     assert host.file(f"{release}/venv").user == "root"  # the app cannot change its own code
+
+
+def test_check_mode_on_the_provisioned_site_changes_nothing(host):
+    """`ansible-playbook --check --diff` on a provisioned site runs clean and predicts no change."""
+    if host.backend.name != "shopdb-site-bookworm":
+        pytest.skip("one host shows it; the playbook is the same on both")
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    site_yml = os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "..", "..", "site.yml")
+    run = subprocess.run(["ansible-playbook", "-i", inventory, "--check", "--diff", "--limit", host.backend.name,
+                          site_yml], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-4000:]
+    recap = re.search(r"^shopdb-site-bookworm\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", run.stdout, re.M)
+    assert recap and recap.group(1) == "0", run.stdout[-4000:]
 
 
 def test_services_come_back_after_a_container_restart(host):
