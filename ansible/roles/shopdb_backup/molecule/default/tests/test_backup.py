@@ -177,6 +177,7 @@ def test_restore_brings_back_the_latest_dump_with_the_app_stopped(host):
     journal = host.run(f"journalctl -u shopdb --since @{since} --no-pager -o cat").stdout
     assert "Stopped" in journal and journal.rindex("Started") > journal.index("Stopped"), journal
     assert host.service("shopdb").is_running
+    assert host.run("systemctl is-active shopdb.socket").stdout.strip() == "active"
     # The app user's grants survive the schema being recreated.
     r = host.run(f"mariadb -N -h 127.0.0.1 -u shopdb -p{APP_PW} shopdb -e 'SELECT COUNT(*) FROM assets'")
     assert r.stdout.strip() == "202", r.stderr
@@ -195,6 +196,6 @@ def test_services_come_back_after_a_restart(host):
             break
         time.sleep(1)
     assert state == "running", host.run("systemctl --failed --no-legend").stdout
-    for unit in ("mariadb", "shopdb", "shopdb-backup.timer"):
+    for unit in ("mariadb", "shopdb", "shopdb.socket", "shopdb-backup.timer"):
         assert host.run(f"systemctl is-active {unit}").stdout.strip() == "active", unit
     assert sql(host, "SELECT COUNT(*) FROM shopdb.assets") == "202"
