@@ -69,7 +69,8 @@ class Ready(MethodView):
             body["database"] = f"error: {type(exc).__name__}"
             body["problems"].append("database unreachable: check SHOPDB_DATABASE_URL and that MariaDB runs")
         else:
-            body["plugins"] = plugins.status()
+            # The probe is public: where a plugin was found on disk stays in `flask plugin list`.
+            body["plugins"] = [{k: v for k, v in p.items() if k != "origin"} for p in plugins.status()]
             body["problems"] += [f"plugin {p['name']} failed: {p.get('error')}" for p in body["plugins"]
                                  if not p.get("ok", True)]
         if body["problems"]:
