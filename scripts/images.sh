@@ -23,7 +23,8 @@ BASE_PACKAGES=systemd,systemd-sysv,python3,dbus,iproute2,sudo
 EXTRA_PACKAGES=(
   mariadb-server mariadb-client python3-pymysql        # shopdb_db
   rsync openssh-client openssh-server                  # shopdb_backup (off-host copy, tested over ssh)
-  nginx openssl ssl-cert                               # shopdb_proxy
+  nginx openssl ssl-cert certbot                       # shopdb_proxy (certbot for tls_mode acme)
+  pebble                                               # a local ACME server, to test the acme mode offline
   python3-venv                                         # shopdb_app
   python3-apt acl python3-cryptography                 # Ansible's apt module, become_user, community.crypto
   ca-certificates curl procps                          # tests and health checks

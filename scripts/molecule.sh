@@ -7,6 +7,8 @@
 #   scripts/molecule.sh --cmd converge shopdb_db/default      another molecule command, e.g. while developing:
 #       converge | verify | idempotence | login --host NAME | destroy   (containers stay until `destroy`)
 #   scripts/molecule.sh --list                  print the scenario ids and exit
+#   MOLECULE_JOBS=1 scripts/molecule.sh         one scenario at a time, output in the terminal (default: 2 lanes,
+#                                               each scenario's output in its log, the end of a failed one shown)
 #
 # Scenarios are discovered, nothing to register:
 #   ansible/roles/<role>/molecule/<name>/molecule.yml   id <role>/<name>  (run from the role directory)
@@ -88,21 +90,60 @@ print(" ".join(out))
 PY
 }
 
-summary=() failed=0 t_all=$(date +%s)
-for s in "${selected[@]}"; do
-  IFS='|' read -r id dir name <<<"$s"
-  log="$LOGS/${id//\//_}.log"
-  echo "=== molecule $cmd: $id (log: ${log#"$ROOT"/})"
+# Site scenarios (several roles, the longest) first, so parallel lanes finish close together.
+ordered=()
+for s in "${selected[@]}"; do [[ $s == site/* ]] && ordered+=("$s"); done
+for s in "${selected[@]}"; do [[ $s == site/* ]] || ordered+=("$s"); done
+
+# One scenario: its output goes to its log (and to the terminal when scenarios run one at a time),
+# its id, status, seconds and step times to a result line.
+run_one() {
+  local id=$1 dir=$2 name=$3 log="$LOGS/${1//\//_}.log" t0 rc dt status
   t0=$(date +%s)
-  # shellcheck disable=SC2086  # --cmd may carry its own arguments (login --host NAME)
-  (cd "$dir" && molecule -c "$BASE" $cmd -s "$name") 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  if [ "$jobs" -eq 1 ]; then
+    echo "=== molecule $cmd: $id (log: ${log#"$ROOT"/})"
+    # shellcheck disable=SC2086  # --cmd may carry its own arguments (login --host NAME)
+    (cd "$dir" && molecule -c "$BASE" $cmd -s "$name") 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+  else
+    echo "=== molecule $cmd: $id started (log: ${log#"$ROOT"/})"
+    # shellcheck disable=SC2086
+    (cd "$dir" && molecule -c "$BASE" $cmd -s "$name") >"$log" 2>&1
+    rc=$?
+  fi
   dt=$(( $(date +%s) - t0 ))
-  status=passed; [ "$rc" -eq 0 ] || { status="FAILED (rc $rc)"; failed=1; }
-  steps=$(step_times "$log")
-  summary+=("$(printf '%-28s %-16s %4ds  %s' "$id" "$status" "$dt" "$steps")")
+  status=passed; [ "$rc" -eq 0 ] || status="FAILED (rc $rc)"
+  if [ "$jobs" -gt 1 ]; then
+    echo "=== molecule $cmd: $id $status in ${dt}s"
+    # The log of a failed scenario is what CI readers need; show its end.
+    [ "$rc" -eq 0 ] || { echo "--- last 200 lines of ${log#"$ROOT"/}"; tail -n 200 "$log"; echo "---"; }
+  fi
+  printf '%-28s %-16s %4ds  %s\n' "$id" "$status" "$dt" "$(step_times "$log")" >"$LOGS/${id//\//_}.result"
+  return "$rc"
+}
+
+# Scenarios use distinct containers and molecule state, so they can run side by side: MOLECULE_JOBS
+# lanes (default 2; other commands than `test` run one at a time, in the terminal).
+jobs=${MOLECULE_JOBS:-2}
+[ "$cmd" = test ] || jobs=1
+t_all=$(date +%s) failed=0 running=0
+for s in "${ordered[@]}"; do
+  IFS='|' read -r id dir name <<<"$s"
+  rm -f "$LOGS/${id//\//_}.result"
+  if [ "$jobs" -eq 1 ]; then
+    run_one "$id" "$dir" "$name" || failed=1
+    continue
+  fi
+  if [ "$running" -ge "$jobs" ]; then wait -n || failed=1; running=$((running - 1)); fi
+  run_one "$id" "$dir" "$name" &
+  running=$((running + 1))
 done
+while [ "$running" -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
+
 echo
-echo "=== molecule $cmd summary (total $(( $(date +%s) - t_all ))s)"
-printf '%s\n' "${summary[@]}"
+echo "=== molecule $cmd summary (total $(( $(date +%s) - t_all ))s, $jobs at a time)"
+for s in "${ordered[@]}"; do
+  id=${s%%|*}
+  cat "$LOGS/${id//\//_}.result" 2>/dev/null || printf '%-28s %s\n' "$id" "no result"
+done
 exit $failed
