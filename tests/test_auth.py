@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import select
 
 from app.auth import hash_password, issue_api_token, password_hasher
@@ -85,17 +85,32 @@ def test_logout_revokes_the_session_server_side(app, make_user, login):
         assert db.session.scalar(select(db.func.count()).select_from(TokenBlocklist)) == 2
 
 
-def test_refresh_issues_a_new_access_cookie(app, make_user, login):
+def test_refresh_rotates_both_cookies_and_refuses_the_old_refresh_token(app, make_user, login):
     make_user("alice", "viewer")
     client = app.test_client()
     login(client, "alice")
-    old = client.get_cookie("access_token_cookie", path="/api/").value
+    old_access = client.get_cookie("access_token_cookie", path="/api/").value
+    old_refresh = client.get_cookie("refresh_token_cookie", path="/api/auth/").value
     csrf = client.get_cookie("csrf_refresh_token").value
     assert client.post("/api/auth/refresh").status_code == 403  # CSRF header missing
     response = client.post("/api/auth/refresh", headers={"X-CSRF-TOKEN": csrf})
     assert response.status_code == 200
-    assert client.get_cookie("access_token_cookie", path="/api/").value != old
+    assert client.get_cookie("access_token_cookie", path="/api/").value != old_access
+    new_refresh = client.get_cookie("refresh_token_cookie", path="/api/auth/").value
+    assert new_refresh != old_refresh
     assert client.get("/api/auth/me").status_code == 200
+    with app.app_context():
+        old_payload, new_payload = decode_token(old_refresh, allow_expired=True), decode_token(new_refresh)
+    # The session's lifetime is the login's: rotation does not extend it.
+    assert new_payload["exp"] <= old_payload["exp"]
+    # A replayed copy of the old refresh token is refused; the new one still works.
+    thief = app.test_client()
+    thief.set_cookie("refresh_token_cookie", old_refresh, path="/api/auth/")
+    replayed = thief.post("/api/auth/refresh", headers={"X-CSRF-TOKEN": csrf})
+    assert replayed.status_code == 401 and replayed.get_json()["error"]["code"] == "token_revoked"
+    again = client.post("/api/auth/refresh",
+                        headers={"X-CSRF-TOKEN": client.get_cookie("csrf_refresh_token").value})
+    assert again.status_code == 200
 
 
 def _token(app, user_id, **kwargs):

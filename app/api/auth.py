@@ -1,5 +1,7 @@
 """/api/auth: browser sessions as JWTs in HttpOnly cookies, with CSRF double submit."""
 
+from datetime import datetime, timezone
+
 from flask import after_this_request, current_app, g, request
 from flask.views import MethodView
 from flask_jwt_extended import (create_access_token, create_refresh_token, decode_token, get_jwt,
@@ -95,16 +97,27 @@ class Logout(MethodView):
 class Refresh(MethodView):
     @blp.response(200, MeSchema)
     def post(self):
-        """A fresh access cookie from the refresh cookie (send the csrf_refresh_token as X-CSRF-TOKEN)."""
+        """New access and refresh cookies from the refresh cookie (send the csrf_refresh_token as X-CSRF-TOKEN).
+
+        The refresh token is rotated: the one presented goes on the blocklist, so a stolen copy replayed after
+        the owner's next refresh is refused (401 token_revoked). The new one expires when the old one would
+        have, so refreshing never extends a session past the lifetime of its login.
+        """
         verify_jwt_in_request(refresh=True)
+        presented = get_jwt()
         user = db.session.get(User, int(get_jwt_identity()))
         if user is None or not user.is_active:
             abort_json(401, "This account no longer exists or is disabled.", code="invalid_token")
+        remaining = datetime.fromtimestamp(presented["exp"], timezone.utc) - datetime.now(timezone.utc)
         access = create_access_token(identity=str(user.id))
+        refresh = create_refresh_token(identity=str(user.id), expires_delta=remaining)
+        revoke_jwt(presented)
+        db.session.commit()
 
         @after_this_request
-        def _cookie(response):
+        def _cookies(response):
             set_access_cookies(response, access)
+            set_refresh_cookies(response, refresh, max_age=max(int(remaining.total_seconds()), 1))
             return response
 
         return _me(user, "cookie")
