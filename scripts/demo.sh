@@ -45,6 +45,8 @@ write_inventory() (
 shopdb_domain: shopdb.demo.localhost
 shopdb_proxy_extra_names: [localhost, 127.0.0.1]
 shopdb_app_admin_username: $ADMIN
+# The first-party plugins, so the demo shows the extended asset model.
+shopdb_app_plugins: [equipment, computers, printers]
 VARS
   # nsenter enters the container's namespaces directly (what `podman exec` does, without a podman
   # process per command): the same host, a faster run.
