@@ -1,0 +1,234 @@
+"""The proxy role's own behaviour with real nginx: TLS profile, redirect, headers, forwarding, the upstream
+of every app host with passive health checks, the certificate sources and config safety. Requests go from
+this machine to each container's address on podman's bridge; the upstreams are stand-ins (prepare.yml)
+that answer with the request they received."""
+
+import functools
+import hashlib
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import time
+import warnings
+
+import pytest
+
+testinfra_hosts = ["podman://shopdb-proxy-bookworm", "podman://shopdb-proxy-trixie"]
+DOMAIN = "shopdb.proxy.test"
+PKI = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "pki")
+FILES_HOST = "shopdb-proxy-trixie"  # shopdb_proxy_tls_mode: files (molecule.yml); bookworm: self_signed
+# Mozilla intermediate v5.7, TLS 1.2. The ECDSA suites need an ECDSA certificate; both hosts serve RSA ones.
+MOZILLA_RSA = ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+               "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384", "DHE-RSA-CHACHA20-POLY1305"]
+# Suites outside the profile: CBC modes, SHA-1 MACs, no forward secrecy.
+NOT_MOZILLA = ["ECDHE-RSA-AES128-SHA256", "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA", "AES128-GCM-SHA256",
+               "AES256-SHA", "DHE-RSA-AES128-SHA", "DHE-RSA-AES256-SHA256"]
+
+
+def name(host):
+    return host.backend.name
+
+
+@functools.cache
+def _address(container):
+    return subprocess.run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", container],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def address(host):
+    return _address(name(host))
+
+
+def client_context(version=None, ciphers=None, cafile=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if ciphers:
+        ctx.set_ciphers(ciphers)
+    if version:
+        ctx.minimum_version = ctx.maximum_version = version
+    return ctx
+
+
+def handshake(host, ctx):
+    """(protocol, cipher) the server agreed to, or None when it refused the handshake."""
+    try:
+        with socket.create_connection((address(host), 443), timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname=DOMAIN) as tls:
+            return tls.version(), tls.cipher()[0]
+    except (ssl.SSLError, ConnectionResetError):
+        return None
+
+
+def get(host, path="/", headers=None, conn=None):
+    """GET over HTTPS; returns (status, list of header pairs, JSON body or None)."""
+    c = conn or http.client.HTTPSConnection(address(host), 443, context=client_context(), timeout=10)
+    c.request("GET", path, headers={"Host": DOMAIN, **(headers or {})})
+    r = c.getresponse()
+    body = r.read()
+    if conn is None:
+        c.close()
+    ctype = r.getheader("Content-Type") or ""
+    return r.status, r.getheaders(), json.loads(body) if ctype.startswith("application/json") else None
+
+
+def playbook(host, *args):
+    """The scenario's converge.yml against one container, with Molecule's inventory and settings."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"))
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), "-l", name(host),
+         *args, os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
+        env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+def nginx_master(host):
+    return host.check_output("cat /run/nginx.pid")
+
+
+@pytest.mark.parametrize("version", ["TLSv1", "TLSv1_1", "TLSv1_2", "TLSv1_3"])
+def test_only_tls_1_2_and_1_3_are_accepted(host, version):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tls = getattr(ssl.TLSVersion, version)
+    # SECLEVEL=0 lets this client offer the old protocols, so refusing them is the server's doing.
+    got = handshake(host, client_context(tls, "ALL:@SECLEVEL=0"))
+    if version in ("TLSv1_2", "TLSv1_3"):
+        assert got and got[0] == version.replace("_", "."), got
+    else:
+        assert got is None, f"nginx accepted {got}"
+
+
+def test_tls_1_2_accepts_the_mozilla_intermediate_ciphers(host):
+    for cipher in MOZILLA_RSA:
+        assert handshake(host, client_context(ssl.TLSVersion.TLSv1_2, cipher)) == ("TLSv1.2", cipher), cipher
+
+
+def test_tls_1_2_refuses_ciphers_outside_the_profile(host):
+    for cipher in NOT_MOZILLA:
+        got = handshake(host, client_context(ssl.TLSVersion.TLSv1_2, cipher + ":@SECLEVEL=0"))
+        assert got is None, f"nginx accepted {cipher}: {got}"
+
+
+def test_tls_1_3_uses_an_aead_suite(host):
+    got = handshake(host, client_context(ssl.TLSVersion.TLSv1_3))
+    assert got[1] in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"), got
+
+
+def test_plain_http_redirects_to_https(host):
+    with socket.create_connection((address(host), 80), timeout=5) as s:
+        s.sendall(f"GET /api/assets?page=2 HTTP/1.1\r\nHost: {DOMAIN}\r\nConnection: close\r\n\r\n".encode())
+        reply = s.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 301"), reply
+    assert f"Location: https://{DOMAIN}/api/assets?page=2\r\n" in reply, reply
+
+
+def test_security_headers_are_set_once_by_the_proxy(host):
+    status, headers, _ = get(host, "/api/health")
+    assert status == 200
+    seen = {}
+    for key, value in headers:
+        seen.setdefault(key.lower(), []).append(value)
+    # The stand-in sends its own X-Frame-Options and HSTS (as the app does): the proxy's copy wins, once.
+    assert seen["strict-transport-security"] == ["max-age=63072000"]
+    assert seen["x-frame-options"] == ["DENY"]
+    assert seen["x-content-type-options"] == ["nosniff"]
+    assert seen["referrer-policy"] == ["no-referrer"]
+    assert seen["content-security-policy"] == ["default-src 'none'; frame-ancestors 'none'"]
+    assert seen["permissions-policy"] == ["camera=(), geolocation=(), microphone=()"]
+    assert seen["server"] == ["nginx"]  # server_tokens off: no version
+
+
+def test_forwarded_headers_reach_the_app(host):
+    with socket.create_connection((address(host), 443)) as s:
+        me = s.getsockname()[0]  # this machine's address as the container sees it
+    _, _, body = get(host, "/echo", {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "http"})
+    seen = {k.lower(): v for k, v in body["headers"]}
+    assert body["path"] == "/echo"
+    # nginx appends the client it saw to what the client claimed; the app trusts only the proxy's part.
+    assert seen["x-forwarded-for"] == f"203.0.113.7, {me}"
+    assert seen["x-real-ip"] == me
+    assert seen["x-forwarded-proto"] == "https"  # whatever the client claimed
+    assert seen["x-forwarded-host"] == DOMAIN
+    assert seen["host"] == DOMAIN
+
+
+def test_the_upstream_lists_every_app_host_with_passive_health_checks(host):
+    config = host.check_output("nginx -T 2>/dev/null")
+    for upstream in ("127.0.0.1", "127.0.0.2"):
+        assert f"server {upstream}:8000 max_fails=3 fail_timeout=4s;" in config
+    answered = {get(host)[2]["upstream"] for _ in range(6)}
+    assert answered == {"127.0.0.1", "127.0.0.2"}
+
+
+def test_a_failing_app_host_is_skipped_after_max_fails_and_used_again_later(host):
+    log = "/var/log/nginx/error.log"
+    start = int(host.check_output(f"stat -c %s {log}"))
+    host.check_output("systemctl stop shopdb-standin@127.0.0.2")
+    try:
+        # Separate connections, so nginx's workers share the count (the upstream's zone).
+        answers = [get(host) for _ in range(12)]
+        assert [a[0] for a in answers] == [200] * 12  # proxy_next_upstream: no error reaches the client
+        assert {a[2]["upstream"] for a in answers} == {"127.0.0.1"}
+        refused = host.check_output(f"tail -c +{start + 1} {log} | grep -c 'refused.*upstream: \"http://127.0.0.2' || true")
+        # max_fails=3: after three failures nginx stops trying the host for fail_timeout.
+        assert refused == "3", host.check_output(f"tail -c +{start + 1} {log}")
+    finally:
+        host.check_output("systemctl start shopdb-standin@127.0.0.2")
+    time.sleep(4.5)  # fail_timeout
+    answered = {get(host)[2]["upstream"] for _ in range(6)}
+    assert answered == {"127.0.0.1", "127.0.0.2"}
+
+
+def test_the_served_certificate_verifies(host):
+    if name(host) == FILES_HOST:
+        # Only the site's root CA is trusted: the chain verifies only if nginx sends the intermediate too.
+        ctx = client_context(cafile=os.path.join(PKI, "root.pem"))
+        key = host.file(f"/etc/nginx/tls/{DOMAIN}.key")
+        with open(os.path.join(PKI, "server.key"), "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == key.sha256sum
+    else:
+        # The default: a self-signed certificate made on the host for the domain and the extra names.
+        pem = ssl.get_server_certificate((address(host), 443))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(cadata=pem)
+        key = host.file(f"/etc/nginx/tls/{DOMAIN}.key")
+    assert (key.user, key.mode) == ("root", 0o600)
+    assert host.file("/etc/nginx/tls").mode == 0o700
+    for server_name in (DOMAIN, f"www.{DOMAIN}"):
+        with socket.create_connection((address(host), 443), timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+            subject = dict(pair[0] for pair in tls.getpeercert()["subject"])
+            assert subject["commonName"] == DOMAIN
+
+
+def test_a_config_nginx_rejects_leaves_the_running_one_serving(host):
+    """A value `nginx -t` refuses fails the play at the validated template; nginx keeps serving as before."""
+    if name(host) != "shopdb-proxy-bookworm":
+        pytest.skip("one host is enough for this converge")
+    conf = "/etc/nginx/nginx.conf"
+    before, master = host.file(conf).sha256sum, nginx_master(host)
+    r = playbook(host, "-e", "shopdb_proxy_client_max_body_size='10 MB'")
+    assert r.returncode != 0
+    assert 'invalid number of arguments in "client_max_body_size"' in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr
+    assert host.file(conf).sha256sum == before
+    assert nginx_master(host) == master and host.service("nginx").is_running
+    status, headers, _ = get(host)
+    assert status == 200 and ("Strict-Transport-Security", "max-age=63072000") in headers
+
+
+def test_a_key_that_does_not_match_the_certificate_is_refused_before_any_change(host):
+    if name(host) != FILES_HOST:
+        pytest.skip("the operator's files are served by the trixie host")
+    files = [f"/etc/nginx/tls/{DOMAIN}.{ext}" for ext in ("crt", "key")] + ["/etc/nginx/nginx.conf"]
+    before = [host.file(f).sha256sum for f in files]
+    r = playbook(host, "-e", f"shopdb_proxy_tls_key_file={PKI}/stray.key")
+    assert r.returncode != 0
+    assert "is not the private key of the first certificate" in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr
+    assert "TASK [shopdb_proxy : Install nginx.]" not in r.stdout  # the preflight stopped the play
+    assert [host.file(f).sha256sum for f in files] == before
