@@ -3,6 +3,7 @@
     python bench/run.py                 # every benchmark
     python bench/run.py api backup      # only these
     python bench/run.py api -- --requests 300   # arguments after -- go to each script
+    python bench/run.py deploy -- --fleet 1     # the deploy benchmark with one site only (see bench/deploy.py)
 
 Each script prints its figures and writes bench/results/<name>.json; see docs/PERFORMANCE.md.
 Benchmarks measure, they do not pass or fail: this exits non-zero only when a script crashed.
@@ -14,7 +15,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("api", "backup")  # deploy: not written yet, see docs/PERFORMANCE.md
+BENCHMARKS = ("api", "backup", "deploy")
 
 
 def main(argv):

@@ -1,0 +1,303 @@
+"""Deploy benchmark: the real playbooks against one-host sites in podman containers running systemd, the
+same image and options as the `site` Molecule scenario (its "full-site host"), timed with the wall clock.
+
+    python bench/deploy.py [--fleet 1,2,4] [--release bookworm]
+
+1. One site: the first converge of ansible/site.yml, the idempotent re-run (changed=0 is asserted), then
+   ansible/update.yml to a new release N+1 built as the update scenario builds it (tests/fleet/releases.py:
+   a copy of this tree with a new version and one additive migration, its wheelhouse beside release N's).
+2. Fleet scaling: the same kind of update (a release change without migrations) pushed with update.yml to
+   1, 2 and 4 one-host sites with `--forks` = number of sites; the extra sites are provisioned at N+1 first.
+Targets: re-run <= 25% of the first converge; 4 sites <= 1.5x one site.
+
+The containers are named bench-deploy-<n> and removed at the end, also on failure or Ctrl-C. The
+inventory and its throwaway secrets (generated here, one set per site) live in a private temporary
+directory removed at the end; they are never printed (SHOPDB_NO_LOG=true). Playbook logs, with
+per-task times (profile_tasks), go to .cache/bench-deploy/logs/.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+from common import write_result  # noqa: E402
+from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
+
+CACHE = ROOT / ".cache" / "bench-deploy"
+LOGS = CACHE / "logs"
+PREFIX = "bench-deploy-"
+TARGET_RERUN = 0.25
+TARGET_FLEET = 1.5
+VENV_BIN = Path(sys.executable).parent
+
+
+def env():
+    """What scripts/molecule.sh sets, plus per-task times and secrets kept out of the output."""
+    return dict(os.environ,
+                PATH=f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+                CONTAINERS_CONF=os.environ.get("CONTAINERS_CONF", str(ROOT / "scripts" / "containers.conf")),
+                ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1",
+                ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.timer,ansible.posix.profile_tasks",
+                PROFILE_TASKS_TASK_OUTPUT_LIMIT="12",
+                SHOPDB_NO_LOG="true")
+
+
+def podman(*args, check=True):
+    return subprocess.run(["podman", *args], env=env(), capture_output=True, text=True, check=check,
+                          stdin=subprocess.DEVNULL)
+
+
+# --- hosts ------------------------------------------------------------------------------------------
+
+def start_containers(names, image):
+    """Start systemd containers as the site scenario's platforms are created (molecule-plugins podman driver:
+    hostname = name, systemd always, /sbin/init, the scenario's ulimits); wait for systemd to finish booting."""
+    for name in names:
+        podman("rm", "-f", "-t", "0", name, check=False)
+        podman("run", "-d", "--name", name, "--hostname", name, "--systemd=always",
+               "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096",
+               "--label", "owner=bench-deploy", image, "/sbin/init")
+    for name in names:
+        state = podman("exec", name, "systemctl", "is-system-running", "--wait", check=False).stdout.strip()
+        if state not in ("running", "degraded"):
+            raise SystemExit(f"container {name} did not boot (systemd says {state!r}); see `podman logs {name}`")
+
+
+def remove_containers():
+    names = podman("ps", "-a", "--filter", f"name=^{PREFIX}", "--format", "{{.Names}}", check=False).stdout.split()
+    for name in names:
+        podman("rm", "-f", "-t", "0", name, check=False)
+    if names:
+        print(f"deploy: removed containers {', '.join(names)}", flush=True)
+
+
+def write_inventory(directory, count):
+    """An inventory of `count` one-host sites site_bench<n> (db, app and proxy on bench-deploy-<n>), connected
+    through nsenter as the site scenario is, with a throwaway set of secrets per site (mode 0600)."""
+    lines = []
+    for n in range(1, count + 1):
+        site, host = f"site_bench{n}", f"{PREFIX}{n}"
+        lines += [f"[{site}_{part}]\n{host}" for part in ("db", "app", "proxy")]
+        lines.append(f"[{site}:children]\n{site}_db\n{site}_app\n{site}_proxy")
+        secrets_file = directory / "group_vars" / site / "vault.yml"
+        secrets_file.parent.mkdir(parents=True)
+        secrets_file.touch(mode=0o600)
+        secrets_file.write_text("".join(f"{key}: {secrets.token_urlsafe(size)}\n" for key, size in (
+            ("vault_shopdb_secret_key", 36), ("vault_shopdb_jwt_secret_key", 36), ("vault_shopdb_db_app_password", 18),
+            ("vault_shopdb_db_backup_password", 18), ("vault_shopdb_admin_password", 15))))
+    for part in ("db", "app", "proxy"):
+        lines.append(f"[shopdb_{part}:children]\n" + "\n".join(f"site_bench{n}_{part}" for n in range(1, count + 1)))
+    (directory / "inventory.ini").write_text("\n".join(lines) + "\n")
+    (directory / "group_vars" / "all.yml").write_text(f"""---
+ansible_connection: community.docker.nsenter
+ansible_nsenter_pid: >-
+  {{{{ (lookup('ansible.builtin.pipe', 'podman inspect ' ~ inventory_hostname) | from_json)[0].State.Pid }}}}
+shopdb_domain: "shopdb.{{{{ shopdb_site | replace('site_', '') }}}}.test"
+shopdb_app_plugins: [equipment]
+shopdb_app_wheelhouse_dir: {json.dumps(str(directory / "wheelhouse"))}
+""")
+    return directory / "inventory.ini"
+
+
+# --- playbook runs ----------------------------------------------------------------------------------
+
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
+PROFILE = re.compile(r"^(.+?) -{3,} (\d+\.\d+)s$")
+
+
+def playbook(inventory, label, playbook_name, *args, forks=None):
+    """Run an ansible/ playbook; returns its wall-clock seconds, recap and slowest tasks. Raises on failure."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{label}.log"
+    cmd = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "ansible" / playbook_name), *args]
+    if forks:
+        cmd += ["--forks", str(forks)]
+    print(f"deploy: {label}: ansible-playbook {playbook_name} {' '.join(args)}"
+          f"{f' --forks {forks}' if forks else ''} (log {log.relative_to(ROOT)})", flush=True)
+    started = time.monotonic()
+    with log.open("w") as out:
+        code = subprocess.call(cmd, cwd=ROOT, env=env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    seconds = round(time.monotonic() - started, 1)
+    text = log.read_text(errors="replace")
+    if code != 0:
+        raise SystemExit(f"deploy: {label} failed (exit {code}) after {seconds} s; the end of {log}:\n{text[-4000:]}")
+    recap = {m[1]: {"ok": int(m[2]), "changed": int(m[3])} for m in map(RECAP.match, text.splitlines()) if m}
+    slowest = [{"task": m[1].strip(), "s": float(m[2])} for m in map(PROFILE.match, text.splitlines()) if m]
+    print(f"deploy: {label}: {seconds} s, changed " + ", ".join(f"{h}={r['changed']}" for h, r in recap.items()),
+          flush=True)
+    return {"seconds": seconds, "recap": recap, "slowest_tasks": slowest, "changed_tasks": changed_tasks(text)}
+
+
+def changed_tasks(text):
+    """The tasks that reported a change, from the playbook's output."""
+    found, task = [], None
+    for line in text.splitlines():
+        if line.startswith(("TASK [", "RUNNING HANDLER [")):
+            task = line[line.index("[") + 1:line.rindex("]")]
+        elif line.startswith("changed: [") and task and task not in found:
+            found.append(task)
+    return found
+
+
+def sites_up_to(count):
+    return ",".join(f"site_bench{n}" for n in range(1, count + 1))
+
+
+def current_release(host):
+    return Path(podman("exec", host, "readlink", "/opt/shopdb/current").stdout.strip()).name
+
+
+def machine():
+    versions = subprocess.run([str(VENV_BIN / "ansible-playbook"), "--version"], capture_output=True, text=True).stdout
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
+            "ansible_core": re.search(r"core ([\d.]+)", versions)[1],
+            "podman": podman("version", "--format", "{{.Client.Version}}").stdout.strip(),
+            "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+# --- the benchmark ----------------------------------------------------------------------------------
+
+def run(args, workdir):
+    fleet = sorted({int(n) for n in args.fleet.split(",") if n.strip()})
+    if fleet and (fleet[0] < 1 or fleet[-1] > 8):
+        raise SystemExit("--fleet takes site counts from 1 to 8, e.g. --fleet 1,2,4 (or '' to skip the fleet step)")
+    most = max(fleet + [1])
+    image = f"localhost/shopdb-debian:{args.release}"
+    subprocess.run(["bash", str(ROOT / "scripts" / "images.sh"), args.release], env=env(), check=True)
+    result = {"machine": machine(), "image": image, "fleet": fleet, "runs": {}}
+    runs = result["runs"]
+    inventory = write_inventory(workdir, most)
+    base = version_of(ROOT)
+    releases_dir = CACHE / "releases"
+
+    # 1. One site, the full-site host.
+    start_containers([f"{PREFIX}1"], image)
+    runs["first_converge"] = playbook(inventory, "first-converge", "site.yml", "--limit", "site_bench1")
+    runs["rerun"] = playbook(inventory, "rerun", "site.yml", "--limit", "site_bench1")
+    not_idempotent = runs["rerun"]["changed_tasks"]
+
+    # Release N+1 as the update scenario builds it: this tree, a new version, one additive migration.
+    wheelhouses = sorted((workdir / "wheelhouse").glob(f"shopdb-{base}-cp*"))
+    assert wheelhouses, "the first converge built no wheelhouse"
+    next_release = f"{base}.post1"
+    next_src = make_release(releases_dir, ROOT, next_release, "good")
+    for wheelhouse in wheelhouses:
+        make_wheelhouse(wheelhouse, next_src, next_release)
+    runs["update"] = playbook(inventory, "update", "update.yml", "--limit", "site_bench1",
+                              "-e", f"shopdb_release={next_release}", "-e", f"shopdb_app_source_dir={next_src}")
+    assert current_release(f"{PREFIX}1") == next_release, "update.yml finished but the site runs another release"
+
+    # 2. Fleet scaling: every site at N+1, then one code-only release per step, pushed to the first n sites.
+    if most > 1:
+        start_containers([f"{PREFIX}{n}" for n in range(2, most + 1)], image)
+        runs["fleet_provision"] = playbook(
+            inventory, "fleet-provision", "site.yml", "--limit", ",".join(f"site_bench{n}" for n in range(2, most + 1)),
+            "-e", f"shopdb_release={next_release}", "-e", f"shopdb_app_source_dir={next_src}", forks=most - 1)
+    for step, sites in enumerate(fleet, start=1):
+        version = f"{base}.post1{step}"  # .post11, .post12, ...: no migration, the same work for every site
+        src = make_release(releases_dir, next_src, version, "same")
+        for wheelhouse in wheelhouses:
+            make_wheelhouse(wheelhouse, src, version)
+        runs[f"fleet_{sites}"] = playbook(
+            inventory, f"fleet-{sites}", "update.yml", "--limit", sites_up_to(sites),
+            "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={src}", forks=sites)
+        wrong = [n for n in range(1, sites + 1) if current_release(f"{PREFIX}{n}") != version]
+        assert not wrong, f"update.yml to {version} finished but site(s) {wrong} run another release"
+    if args.one_batch and most > 1:
+        # What-if: every site in ONE batch instead of one site per batch (update.yml has no setting for it;
+        # its internal batch list is overridden here), to size what a sites-per-batch setting would give.
+        version = f"{base}.post19"
+        src = make_release(releases_dir, next_src, version, "same")
+        for wheelhouse in wheelhouses:
+            make_wheelhouse(wheelhouse, src, version)
+        runs[f"fleet_{most}_one_batch"] = playbook(
+            inventory, f"fleet-{most}-one-batch", "update.yml", "--limit", sites_up_to(most),
+            "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={src}",
+            "-e", json.dumps({"__shopdb_update_batches": [most]}), forks=most)
+        wrong = [n for n in range(1, most + 1) if current_release(f"{PREFIX}{n}") != version]
+        assert not wrong, f"update.yml to {version} in one batch finished but site(s) {wrong} run another release"
+
+    figures = {"first_converge_s": runs["first_converge"]["seconds"], "rerun_s": runs["rerun"]["seconds"],
+               "rerun_over_first": round(runs["rerun"]["seconds"] / runs["first_converge"]["seconds"], 2),
+               "rerun_target": TARGET_RERUN, "rerun_changed_tasks": not_idempotent,
+               "update_s": runs["update"]["seconds"]}
+    for sites in fleet:
+        figures[f"fleet_{sites}_sites_s"] = runs[f"fleet_{sites}"]["seconds"]
+    if 1 in fleet and len(fleet) > 1:
+        figures[f"fleet_{most}_over_1"] = round(runs[f"fleet_{most}"]["seconds"] / runs["fleet_1"]["seconds"], 2)
+        figures["fleet_target"] = TARGET_FLEET
+    if f"fleet_{most}_one_batch" in runs:
+        figures[f"fleet_{most}_one_batch_s"] = runs[f"fleet_{most}_one_batch"]["seconds"]
+        if 1 in fleet:
+            figures[f"fleet_{most}_one_batch_over_1"] = round(runs[f"fleet_{most}_one_batch"]["seconds"]
+                                                              / runs["fleet_1"]["seconds"], 2)
+    result["figures"] = figures
+    return result
+
+
+def report(result):
+    f = result["figures"]
+    met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
+    print("\n== deploy figures (wall clock; machine: "
+          f"{result['machine']['cpus']} CPUs, load {result['machine']['loadavg_at_start']} at the start)")
+    print(f"first converge (site.yml, 1 site)      {f['first_converge_s']:7.1f} s")
+    print(f"idempotent re-run (changed=0: {'yes' if not f['rerun_changed_tasks'] else 'NO'})     "
+          f"{f['rerun_s']:7.1f} s   re-run/first {f['rerun_over_first']:.2f} "
+          f"(target <= {TARGET_RERUN}) {met(f['rerun_over_first'] <= TARGET_RERUN)}")
+    print(f"update.yml N -> N+1 (with a migration) {f['update_s']:7.1f} s")
+    for sites in result["fleet"]:
+        print(f"update.yml to {sites} site(s), forks={sites}{' ' * (13 - len(str(sites)))}"
+              f"{f[f'fleet_{sites}_sites_s']:7.1f} s")
+    most = max(result["fleet"])
+    if f"fleet_{most}_over_1" in f:
+        print(f"fleet {most} sites / 1 site: {f[f'fleet_{most}_over_1']:.2f} (target <= {TARGET_FLEET}) "
+              f"{met(f[f'fleet_{most}_over_1'] <= TARGET_FLEET)}")
+    if f"fleet_{most}_one_batch_s" in f:
+        ratio = f.get(f"fleet_{most}_one_batch_over_1")
+        print(f"what-if, {most} sites in one batch       {f[f'fleet_{most}_one_batch_s']:7.1f} s"
+              + (f"   / 1 site: {ratio:.2f}" if ratio else ""))
+    if f["rerun_changed_tasks"]:
+        print("re-run NOT idempotent, tasks that changed: " + "; ".join(f["rerun_changed_tasks"]))
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fleet", default="1,2,4", help="site counts for the fleet-scaling step ('' to skip it)")
+    parser.add_argument("--one-batch", action="store_true",
+                        help="also push one more release to all the fleet's sites in ONE batch (a what-if: update.yml "
+                             "updates one site per batch)")
+    parser.add_argument("--release", default="bookworm", choices=("bookworm", "trixie"), help="the hosts' Debian")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        raise SystemExit("deploy: run as root (rootful podman, as scripts/molecule.sh)")
+    # Ctrl-C and a kill from the caller end in the `finally` below, which removes the containers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    CACHE.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=CACHE))  # mode 0700: it holds the throwaway secrets
+    try:
+        result = run(args, workdir)
+    finally:
+        remove_containers()
+        shutil.rmtree(workdir, ignore_errors=True)
+    write_result("deploy", result)
+    report(result)
+    if result["figures"]["rerun_changed_tasks"]:
+        raise SystemExit("deploy: the re-run of site.yml changed something (see above): site.yml is not idempotent")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
