@@ -72,9 +72,15 @@ def start_containers(names, image):
                "--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096",
                "--label", "owner=bench-deploy", image, "/sbin/init")
     for name in names:
-        state = podman("exec", name, "systemctl", "is-system-running", "--wait", check=False).stdout.strip()
-        if state not in ("running", "degraded"):
-            raise SystemExit(f"container {name} did not boot (systemd says {state!r}); see `podman logs {name}`")
+        deadline = time.monotonic() + 180
+        while True:  # systemctl fails ("Failed to connect to bus") until systemd's D-Bus is up
+            state = podman("exec", name, "systemctl", "is-system-running", "--wait", check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"container {name} did not boot in 180 s (systemd says {state!r}); "
+                                 f"see `podman logs {name}`")
+            time.sleep(1)
 
 
 def remove_containers():
