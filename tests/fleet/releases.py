@@ -15,6 +15,8 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The app role reuses a wheelhouse only when its `.key` is the content key of the shopdb wheel built from the source.
+WHEEL_KEY = ROOT / "ansible" / "roles" / "shopdb_app" / "files" / "wheel_content_key.py"
 IGNORE = shutil.ignore_patterns(".git", ".venv", ".cache", "build", "dist", "*.egg-info", "instance",
                                 "__pycache__", "node_modules", "bench")
 
@@ -108,7 +110,9 @@ def make_wheelhouse(base_wheelhouse: Path, src: Path, version: str) -> Path:
             shutil.copy2(whl, tmp)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                     "-w", str(tmp), str(src)], check=True, cwd=src)
-    assert list(tmp.glob(f"shopdb-{version}-*.whl")), f"no shopdb {version} wheel built"
+    (wheel,) = tmp.glob(f"shopdb-{version}-*.whl")
+    key = subprocess.run([sys.executable, str(WHEEL_KEY), str(wheel)], check=True, capture_output=True, text=True)
+    (tmp / ".key").write_text(key.stdout)
     with tarfile.open(tmp / "wheels.tar", "w") as tar:
         for whl in sorted(tmp.glob("*.whl")):
             tar.add(whl, arcname=whl.name)
