@@ -98,7 +98,7 @@ def test_only_tls_1_2_and_1_3_are_offered(host, name):
 
 def test_the_app_runs_unprivileged_from_its_release(host):
     env = host.file("/etc/shopdb/shopdb.env")
-    assert (env.user, env.group, env.mode) == ("root", "shopdb", 0o640)
+    assert (env.user, env.group, env.mode) == ("root", "shopdb", 0o600)
     assert host.user("shopdb").shell == "/usr/sbin/nologin"
     unit = host.check_output("systemctl show shopdb -p User -p WorkingDirectory -p NoNewPrivileges")
     release = host.file("/opt/shopdb/current").linked_to
