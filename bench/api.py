@@ -1,35 +1,38 @@
 """API benchmark: GET /api/assets (first, middle, last page, a filtered page) and GET /api/assets/<id>
 under gunicorn, against the ceiling of the same SQL issued through PyMySQL with no HTTP.
 
-    python bench/api.py [--assets 100000] [--requests 1000] [--concurrency 16]
+    python bench/api.py [--assets 100000] [--seconds 15] [--rounds 2] [--only detail] [--baseline FILE]
 
 Steps: a fresh MariaDB database `shopdb_bench_api_*` (dropped at the end), the schema from
 `flask db upgrade heads`, reference data from `flask seed` and `flask plugin install equipment`, then
 100,000 assets (with types, locations and equipment rows) generated inside MariaDB by INSERT ... SELECT from
 the SEQUENCE engine (no client round trips: seconds, not minutes). gunicorn runs
 with the settings the app role renders on this machine (its workers formula), in production mode.
-The SQL each URL runs is captured in-process (a cursor listener, literal parameters), counted, and
-replayed as the ceiling: one PyMySQL connection per process, as many processes as gunicorn workers.
+The SQL each URL runs is captured in-process (a cursor listener, literal parameters), counted with the
+client/server round trips it costs, and replayed as the ceiling: one PyMySQL connection per process, as many
+processes as gunicorn workers. The HTTP load comes from wrk (C, epoll): a Python load generator would
+take CPU from gunicorn on a small machine and penalise the API side only.
 """
 
 import argparse
-import os
 import http.client
+import json
 import multiprocessing
+import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pymysql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (ROOT, app_env, bench_database, flask, machine, render_role_template, summary_ms,  # noqa: E402
-                    write_result)
+from common import (ROOT, app_env, bench_database, flask, machine, render_role_template, root_connect,  # noqa: E402
+                    summary_ms, write_result)
 
 TARGETS = {"list": 0.5, "detail": 0.6}
 PER_PAGE_SIZES = (10, 50, 100, 500)
@@ -96,32 +99,48 @@ def load_data(database, assets):
 # --- the SQL each URL runs ----------------------------------------------------------------------------
 
 def capture_sql(urls, token):
-    """Run each URL in-process (same config as gunicorn) and return {url: [literal SQL statements]}."""
+    """Run each URL in-process (same config as gunicorn). Returns {url: [literal SQL statements]} and
+    {url: client/server round trips}: every command PyMySQL sends (queries, and also the pool's pings and
+    the ROLLBACKs that end each request's transaction), counted on the second run of each URL."""
+    from pymysql.connections import Connection
     from sqlalchemy import event
 
     from app import create_app
     from app.extensions import db
 
     app = create_app()
-    captured = {}
+    captured, round_trips = {}, {}
     with app.app_context():
         engine = db.engine
-    current = []
+    current, commands = [], []
 
     def listener(_conn, cursor, statement, parameters, _context, _executemany):
         current.append(cursor.mogrify(statement, parameters))
 
+    send = Connection._execute_command
+
+    def counting(connection, command, sql):
+        commands.append(command)
+        return send(connection, command, sql)
+
     event.listen(engine, "before_cursor_execute", listener)
+    Connection._execute_command = counting
     client = app.test_client()
-    for url in urls:
-        current.clear()
-        response = client.get(url, headers={"Authorization": f"Bearer {token}"})
-        if response.status_code != 200:
-            raise SystemExit(f"GET {url} answered {response.status_code}: {response.get_data(as_text=True)[:500]}")
-        captured[url] = list(current)
-    event.remove(engine, "before_cursor_execute", listener)
-    engine.dispose()
-    return captured
+    try:
+        for url in urls:
+            for _ in range(2):  # the first request of a URL may connect; count the second, steady one
+                current.clear()
+                commands.clear()
+                response = client.get(url, headers={"Authorization": f"Bearer {token}"})
+                if response.status_code != 200:
+                    raise SystemExit(f"GET {url} answered {response.status_code}: "
+                                     f"{response.get_data(as_text=True)[:500]}")
+            captured[url], round_trips[url] = list(current), len(commands)
+    finally:
+        Connection._execute_command = send
+        event.remove(engine, "before_cursor_execute", listener)
+        engine.dispose()
+    return captured, round_trips
 
 
 def explain(database, statements):
@@ -134,74 +153,116 @@ def explain(database, statements):
     return plans
 
 
-# --- load: HTTP through gunicorn, and the ceiling through PyMySQL --------------------------------------
+# --- load: HTTP through gunicorn (wrk), and the ceiling through PyMySQL ----------------------------------
 
-def http_load(port, urls, total, concurrency, token):
-    """*total* GETs cycling through *urls* from *concurrency* keep-alive clients. Returns figures."""
-    latencies, errors, lock = [], [], threading.Lock()
-    barrier = threading.Barrier(concurrency + 1)
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-
-    def client(index):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = []
-        barrier.wait()
-        for n in range(index, total, concurrency):
-            started = time.perf_counter()
-            connection.request("GET", urls[n % len(urls)], headers=headers)
-            response = connection.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - started)
-            if response.status != 200:
-                with lock:
-                    errors.append(response.status)
-        connection.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    return {"requests": total, "errors": len(errors), "seconds": round(elapsed, 2),
-            "req_per_s": round(total / elapsed, 1), **summary_ms(latencies)}
+# wrk's script: cycle through the URLs (one per line in $BENCH_URLS), send the token, and print the figures
+# as JSON when done. Latencies are wrk's, per request from send to last byte (so they include queueing).
+WRK_SCRIPT = """
+local urls, n = {}, 0
+for line in io.lines(os.getenv("BENCH_URLS")) do urls[#urls + 1] = line end
+local headers = {["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN"), ["Accept"] = "application/json"}
+request = function()
+  n = n + 1
+  return wrk.format("GET", urls[(n % #urls) + 1], headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('BENCH {"requests": %d, "duration_us": %d, "status_errors": %d, "socket_errors": %d, '
+    .. '"p50_us": %d, "p99_us": %d, "max_us": %d, "mean_us": %.1f}\\n', summary.requests, summary.duration,
+    e.status, e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99),
+    latency.max, latency.mean))
+end
+"""
 
 
-def _ceiling_worker(database, plan, indexes, barrier, queue):
+def _cpu_seconds(pids):
+    """User + system CPU seconds used so far by *pids* (from /proc; a pid that is gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _mariadb_pid():
+    """The host's MariaDB server (from its pid file: test containers run their own mariadbd beside it)."""
+    with root_connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT @@pid_file")
+        return [int(Path(cursor.fetchone()[0]).read_text())]
+
+
+def http_load(port, urls, seconds, concurrency, token, workdir, worker_pids):
+    """GETs cycling through *urls* for *seconds* from *concurrency* connections (wrk, 2 threads). Returns
+    figures, with the CPU the gunicorn workers, wrk and MariaDB (all its clients) used per request."""
+    (workdir / "urls.txt").write_text("\n".join(urls) + "\n")
+    (workdir / "bench.lua").write_text(WRK_SCRIPT)
+    env = dict(os.environ, BENCH_URLS=str(workdir / "urls.txt"), BENCH_TOKEN=token)
+    mariadb = _mariadb_pid()
+    workers0, mariadb0 = _cpu_seconds(worker_pids), _cpu_seconds(mariadb)
+    before = os.times()
+    result = subprocess.run(["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "60s",
+                             "-s", str(workdir / "bench.lua"), f"http://127.0.0.1:{port}"],
+                            env=env, capture_output=True, text=True)
+    workers_s, mariadb_s = _cpu_seconds(worker_pids) - workers0, _cpu_seconds(mariadb) - mariadb0
+    after = os.times()  # wrk has been waited for, so its CPU is in the children's times
+    wrk_s = after.children_user + after.children_system - before.children_user - before.children_system
+    line = next((x for x in result.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if result.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed ({result.returncode}):\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    figures = json.loads(line[len("BENCH "):])
+    total, elapsed = figures["requests"], figures["duration_us"] / 1e6
+    return {"requests": total, "errors": figures["status_errors"] + figures["socket_errors"],
+            "seconds": round(elapsed, 2), "req_per_s": round(total / elapsed, 1),
+            "p50_ms": round(figures["p50_us"] / 1000, 2), "p99_ms": round(figures["p99_us"] / 1000, 2),
+            "max_ms": round(figures["max_us"] / 1000, 2), "mean_ms": round(figures["mean_us"] / 1000, 2),
+            "cpu_ms_per_request": {"gunicorn_workers": round(1000 * workers_s / total, 3),
+                                   "wrk": round(1000 * wrk_s / total, 3),
+                                   "mariadb_all_clients": round(1000 * mariadb_s / total, 3)}}
+
+
+def _ceiling_worker(database, plan, seconds, barrier, queue):
     connection = _connect(database, autocommit=True)
     cursor = connection.cursor()
-    latencies = []
+    latencies, n = [], 0
     barrier.wait()
-    started = time.perf_counter()
-    for n in indexes:
+    started, cpu0 = time.perf_counter(), time.process_time()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
         t0 = time.perf_counter()
         for sql in plan[n % len(plan)]:
             cursor.execute(sql)
             cursor.fetchall()
         latencies.append(time.perf_counter() - t0)
-    queue.put((started, time.perf_counter(), latencies))
+        n += 1
+    queue.put((started, time.perf_counter(), latencies, time.process_time() - cpu0))
     connection.close()
 
 
-def ceiling_load(database, plan, total, processes):
-    """The same statements per request, from *processes* processes with one connection each, no HTTP."""
+def ceiling_load(database, plan, seconds, processes):
+    """The same statements per request for *seconds*, from *processes* processes with one connection each,
+    no HTTP. Returns figures, with the CPU the processes and MariaDB (all its clients) used per request."""
     ctx = multiprocessing.get_context("fork")
     barrier, queue = ctx.Barrier(processes), ctx.Queue()
-    workers = [ctx.Process(target=_ceiling_worker, args=(database, plan, range(i, total, processes), barrier, queue))
-               for i in range(processes)]
+    mariadb = _mariadb_pid()
+    mariadb0 = _cpu_seconds(mariadb)
+    workers = [ctx.Process(target=_ceiling_worker, args=(database, plan, seconds, barrier, queue))
+               for _ in range(processes)]
     for worker in workers:
         worker.start()
     results = [queue.get() for _ in workers]
     for worker in workers:
         worker.join()
+    mariadb_s = _cpu_seconds(mariadb) - mariadb0
     elapsed = max(r[1] for r in results) - min(r[0] for r in results)
     latencies = [x for r in results for x in r[2]]
+    total = len(latencies)
     return {"requests": total, "seconds": round(elapsed, 2), "req_per_s": round(total / elapsed, 1),
-            **summary_ms(latencies)}
+            **summary_ms(latencies),
+            "cpu_ms_per_request": {"pymysql_processes": round(1000 * sum(r[3] for r in results) / total, 3),
+                                   "mariadb_all_clients": round(1000 * mariadb_s / total, 3)}}
 
 
 # --- gunicorn ---------------------------------------------------------------------------------------
@@ -240,8 +301,39 @@ def start_gunicorn(env, workdir):
         process.terminate()
         raise SystemExit("gunicorn did not become ready within 60 s")
     rendered = {}
-    exec(text, rendered)  # the settings exactly as gunicorn reads them
-    return process, port, {k: v for k, v in rendered.items() if not k.startswith("__") and k != "bind"}
+    exec(text, rendered)  # the settings exactly as gunicorn reads them (hooks and imports left out)
+    settings = {k: v for k, v in rendered.items()
+                if not k.startswith("__") and k != "bind" and isinstance(v, (bool, int, float, str, list))}
+    return process, port, settings
+
+
+def worker_pids(master):
+    """The gunicorn workers of *master* (its child processes)."""
+    result = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
+    return [int(pid) for pid in result.stdout.split()]
+
+
+def best_of(rounds):
+    """The round with the highest throughput, with every round's req/s beside it (the host is shared)."""
+    best = dict(max(rounds, key=lambda r: r["req_per_s"]))
+    best["req_per_s_each_round"] = [r["req_per_s"] for r in rounds]
+    return best
+
+
+def compare(report, baseline):
+    """Put *baseline*'s figures (an earlier bench/results/api.json) beside this run's, as `before`."""
+    for name, now in report["scenarios"].items():
+        then = baseline.get("scenarios", {}).get(name)
+        if then:
+            now["before"] = {"finished_at": baseline.get("finished_at"), "ratio": then["ratio"],
+                             "queries_per_request": then["queries_per_request"],
+                             "round_trips_per_request": then.get("round_trips_per_request"),
+                             **{side: {k: then[side][k] for k in ("req_per_s", "p50_ms", "p99_ms")}
+                                for side in ("api", "ceiling")}}
+            print(f"api: {name:17} before -> after: API {then['api']['req_per_s']} -> {now['api']['req_per_s']} "
+                  f"req/s, p50 {then['api']['p50_ms']} -> {now['api']['p50_ms']} ms, p99 {then['api']['p99_ms']} "
+                  f"-> {now['api']['p99_ms']} ms, ratio {then['ratio']} -> {now['ratio']}, round trips "
+                  f"{then.get('round_trips_per_request', '?')} -> {now['round_trips_per_request']}")
 
 
 # --- the benchmark ----------------------------------------------------------------------------------
@@ -249,12 +341,20 @@ def start_gunicorn(env, workdir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=1000, help="requests per scenario (API and ceiling each)")
+    parser.add_argument("--seconds", type=int, default=15, help="seconds of load per scenario, API and ceiling each")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="API and ceiling alternate this many times per scenario; the best of each counts")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="run only these scenarios (e.g. detail)")
+    parser.add_argument("--baseline", type=Path, metavar="FILE",
+                        help="an earlier bench/results/api.json to show before -> after (copy it aside first)")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (scripts/setup.sh installs it).")
+    baseline = json.loads(args.baseline.read_text()) if args.baseline else None
 
-    report = {"machine": machine(), "concurrency": args.concurrency, "requests_per_scenario": args.requests}
+    report = {"machine": machine(), "concurrency": args.concurrency, "seconds_per_run": args.seconds,
+              "rounds": args.rounds, "load_generator": "wrk -t2"}
     with bench_database("api") as database, tempfile.TemporaryDirectory(prefix="shopdb-bench-") as tmp:
         workdir = Path(tmp)
         env = app_env(database)
@@ -293,36 +393,44 @@ def main():
         scenarios = {name: value for name, value in scenarios.items() if not args.only or name in args.only}
         os.environ.update({k: v for k, v in env.items() if k.startswith("SHOPDB_")})
         per_page_urls = [f"/api/assets?page=2&per_page={n}" for n in PER_PAGE_SIZES]
-        sql = capture_sql([u for _, urls in scenarios.values() for u in urls] + per_page_urls, token)
+        sql, round_trips = capture_sql([u for _, urls in scenarios.values() for u in urls] + per_page_urls, token)
         report["queries_per_list_request"] = {str(n): len(sql[u]) for n, u in zip(PER_PAGE_SIZES, per_page_urls)}
         report["queries_constant"] = len(set(report["queries_per_list_request"].values())) == 1
         print(f"api: queries per list request by per_page: {report['queries_per_list_request']}")
 
         process, port, settings = start_gunicorn(env, workdir)
-        workers = int(settings["workers"])
+        workers, pids = int(settings["workers"]), worker_pids(process.pid)
         report["gunicorn"] = settings
         report["scenarios"] = {}
         try:
             for name, (kind, urls) in scenarios.items():
                 plan = [sql[u] for u in urls]
-                warm = max(50, args.requests // 10)
-                http_load(port, urls, warm, args.concurrency, token)
-                api = http_load(port, urls, args.requests, args.concurrency, token)
-                ceiling_load(database, plan, warm, workers)
-                ceiling = ceiling_load(database, plan, args.requests, workers)
+                http_load(port, urls, 3, args.concurrency, token, workdir, pids)  # warm-up
+                ceiling_load(database, plan, 3, workers)
+                apis, ceilings = [], []
+                for _ in range(args.rounds):
+                    apis.append(http_load(port, urls, args.seconds, args.concurrency, token, workdir, pids))
+                    ceilings.append(ceiling_load(database, plan, args.seconds, workers))
+                api, ceiling = best_of(apis), best_of(ceilings)
                 ratio = round(api["req_per_s"] / ceiling["req_per_s"], 2)
                 report["scenarios"][name] = {
                     "kind": kind, "url": urls[0] if len(urls) == 1 else f"{len(urls)} URLs like {urls[0]}",
-                    "queries_per_request": len(plan[0]), "sql": plan[0], "explain": explain(database, plan[0]),
+                    "queries_per_request": len(plan[0]), "round_trips_per_request": round_trips[urls[0]],
+                    "sql": plan[0], "explain": explain(database, plan[0]),
                     "api": api, "ceiling": ceiling, "ratio": ratio, "target": TARGETS[kind],
                     "meets_target": ratio >= TARGETS[kind] and api["errors"] == 0}
                 print(f"api: {name:17} API {api['req_per_s']:7.1f} req/s p50 {api['p50_ms']:7.1f} ms "
                       f"p99 {api['p99_ms']:7.1f} ms | ceiling {ceiling['req_per_s']:7.1f} req/s "
                       f"p50 {ceiling['p50_ms']:6.1f} ms p99 {ceiling['p99_ms']:6.1f} ms | ratio {ratio:.2f} "
-                      f"(target {TARGETS[kind]}) queries {len(plan[0])} errors {api['errors']}")
+                      f"(target {TARGETS[kind]}) queries {len(plan[0])} round trips {round_trips[urls[0]]} "
+                      f"errors {api['errors']}")
+                print(f"api: {name:17} CPU ms per request: API {api['cpu_ms_per_request']} | "
+                      f"ceiling {ceiling['cpu_ms_per_request']}")
         finally:
             process.terminate()
             process.wait(timeout=30)
+    if baseline:
+        compare(report, baseline)
     write_result("api", report)
 
 
