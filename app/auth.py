@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from app.extensions import db, jwt
 from app.models import ApiToken, LoginAttempt, TokenBlocklist, User, utcnow
@@ -82,18 +82,25 @@ def issue_api_token(user, name, expires_at=None):
     return row, token
 
 
+# Every Bearer request runs this: the owner and the token's validity in one SELECT, built once. It loads
+# only the User entity (the token row is not needed as an object), which halves the ORM's work per request.
+_USER_BY_TOKEN = (select(User, ApiToken.revoked_at, ApiToken.expires_at)
+                  .join(ApiToken, ApiToken.user_id == User.id)
+                  .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
 def user_from_api_token(token):
     """The active user owning *token*; 401 (JSON) when it is unknown, revoked or expired."""
     from app.api.common import abort_json
 
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = db.session.execute(_USER_BY_TOKEN, {"token_hash": _token_hash(token)}).first()
     if row is None or row.revoked_at is not None:
         abort_json(401, "Unknown or revoked API token: ask an admin for a new one.", code="invalid_token")
     if row.expires_at is not None and row.expires_at <= utcnow():
         abort_json(401, "This API token has expired: ask an admin for a new one.", code="token_expired")
-    if not row.user.is_active:
+    if not row.User.is_active:
         abort_json(401, "The user owning this API token is disabled.", code="invalid_token")
-    return row.user
+    return row.User
 
 
 # --- JWT cookies ------------------------------------------------------------------------------------
