@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 
 import pytest
 
@@ -14,6 +15,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 6))
 BASE = "/opt/shopdb"
 CLI = "/usr/local/sbin/shopdb-flask"
 ADMIN_PW = "molecule-admin-password-0123"
+CONVERGE_HOST = "shopdb-app-bookworm"  # runs another converge after the admin changed its password
+CHECK_HOST = "shopdb-app-trixie"  # runs --check --diff
 
 
 def name(host):
@@ -52,17 +55,39 @@ def api(host, method, path, body=None, token=None):
     return status, json.loads(host.file("/tmp/api.json").content_string or "null")
 
 
-def playbook(host, *args):
-    """The scenario's converge.yml against one container, with Molecule's inventory and settings."""
+def start_playbook(container, *args):
+    """Start the scenario's converge.yml against one container, with Molecule's inventory and settings."""
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"))
-    r = subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), "-l", name(host), *args,
+    log = tempfile.TemporaryFile("w+")  # not a pipe: a full pipe would stall the run until it is read
+    run = subprocess.Popen(
+        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), "-l", container, *args,
          os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
-        env=env, capture_output=True, text=True, check=False, timeout=600)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr
-    recap = re.search(rf"^{name(host)}\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", r.stdout, re.M)
-    assert recap, r.stdout[-4000:]
-    return int(recap.group(1)), r.stdout
+        env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    run.log = log
+    return run
+
+
+def changes(container, run):
+    """Wait for a started playbook; it must succeed. Returns (changed count, output)."""
+    run.wait(timeout=600)
+    run.log.seek(0)
+    out = run.log.read()
+    assert run.returncode == 0, out[-4000:]
+    recap = re.search(rf"^{container}\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", out, re.M)
+    assert recap, out[-4000:]
+    return int(recap.group(1)), out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def check_mode_run():
+    """`--check --diff` on the converged trixie host, started with the first test and run alongside the others
+    (it changes nothing, so it may overlap them): the suite waits for it once, in its own test."""
+    run = start_playbook(CHECK_HOST, "--check", "--diff")
+    yield run
+    if run.poll() is None:
+        run.kill()
+        run.wait()
+    run.log.close()
 
 
 def test_the_app_user_is_a_system_user_without_a_login_shell(host):
@@ -150,7 +175,7 @@ def test_the_app_is_ready(host):
 
 def test_another_converge_keeps_a_changed_admin_password(host):
     """The first admin is created once: after the admin changed its password, a converge leaves it alone."""
-    if name(host) != "shopdb-app-bookworm":
+    if name(host) != CONVERGE_HOST:
         pytest.skip("one host is enough for this converge")
     token = host.check_output(f"{CLI} token create --username admin --name molecule")
     status, me = api(host, "GET", "/api/auth/me", token=token)
@@ -158,14 +183,14 @@ def test_another_converge_keeps_a_changed_admin_password(host):
     new_pw = "changed-by-the-admin-7Qx!"
     status, body = api(host, "PATCH", f"/api/users/{me['id']}", {"password": new_pw}, token=token)
     assert status == 200, body
-    changed, out = playbook(host)
+    changed, out = changes(CONVERGE_HOST, start_playbook(CONVERGE_HOST))
     assert changed == 0, out[-4000:]
     assert api(host, "POST", "/api/auth/login", {"username": "admin", "password": new_pw})[0] == 200
     assert api(host, "POST", "/api/auth/login", {"username": "admin", "password": ADMIN_PW})[0] == 401
 
 
-def test_check_mode_on_the_converged_host_predicts_no_change(host):
-    if name(host) != "shopdb-app-trixie":
+def test_check_mode_on_the_converged_host_predicts_no_change(host, check_mode_run):
+    if name(host) != CHECK_HOST:
         pytest.skip("one host is enough for this run")
-    changed, out = playbook(host, "--check", "--diff")
+    changed, out = changes(CHECK_HOST, check_mode_run)
     assert changed == 0, out[-4000:]
