@@ -1,10 +1,13 @@
 """The proxy's ACME certificate source against a real ACME server: pebble inside the container (prepare.yml)
 issued the certificate nginx serves, through HTTP-01 on the role's webroot location, starting from the
 self-signed placeholder; renewal works against pebble and its deploy hook tests then reloads nginx.
-The tests run in file order: the forced renewal comes last, after the count of certificates issued."""
+The tests run in file order: the added name and the forced renewal come after the count of certificates."""
 
+import json
+import os
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -28,12 +31,12 @@ def pebble_root(host, tmp_path_factory):
     return str(path)
 
 
-def served_certificate(host, cafile):
-    """The certificate nginx serves on 443 for the site's name, verified with hostname against cafile."""
+def served_certificate(host, cafile, name=DOMAIN):
+    """The certificate nginx serves on 443 for a name of the site, verified with that name against cafile."""
     ctx = ssl.create_default_context(cafile=cafile)
     address = host.check_output("hostname -I").split()[0]
     with socket.create_connection((address, 443), timeout=10) as raw, \
-            ctx.wrap_socket(raw, server_hostname=DOMAIN) as tls:
+            ctx.wrap_socket(raw, server_hostname=name) as tls:
         return tls.getpeercert(), tls.getpeercert(binary_form=True)
 
 
@@ -103,6 +106,20 @@ def test_reconverge_did_not_request_another_certificate(host):
     assert len(host.check_output("ls /etc/letsencrypt/accounts/127.0.0.1:14000/dir").split()) == 1
 
 
+def test_a_name_added_later_gets_a_new_certificate(host, pebble_root):
+    # The role re-requests when the site's names differ from the certificate's, and nginx reloads.
+    extra = {"shopdb_proxy_extra_names": [f"www.{DOMAIN}"]}
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"))
+    run = subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), "-e", json.dumps(extra),
+         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
+        env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    cert, der = served_certificate(host, pebble_root, name=f"www.{DOMAIN}")
+    assert sorted(cert["subjectAltName"]) == [("DNS", DOMAIN), ("DNS", f"www.{DOMAIN}")]
+    assert der == live_certificate_der(host)
+
+
 def test_renewal_timer_is_enabled_and_runs_certbot_renew(host):
     timer = host.service("certbot.timer")
     assert timer.is_enabled and timer.is_running
@@ -131,9 +148,10 @@ def test_deploy_hook_refuses_to_reload_a_config_nginx_rejects(host):
 def test_renewal_runs_the_deploy_hook_and_nginx_serves_the_new_certificate(host, pebble_root):
     _, before = served_certificate(host, pebble_root)
     master = host.check_output("cat /run/nginx.pid")
+    version = host.check_output(f"readlink {LIVE}/cert.pem")
     result = host.run(f"{RENEW} --force-renewal")
     assert result.rc == 0, result.stderr
-    assert f"{DOMAIN}/cert2.pem" in host.check_output(f"readlink {LIVE}/cert.pem")
+    assert host.check_output(f"readlink {LIVE}/cert.pem") != version
     # The hook reloaded (same master process) and the workers serve the renewed certificate.
     for _ in range(20):
         _, after = served_certificate(host, pebble_root)
