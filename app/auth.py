@@ -83,7 +83,8 @@ def issue_api_token(user, name, expires_at=None):
 
 
 # Every Bearer request runs this: the owner and the token's validity in one SELECT, built once. It loads
-# only the User entity (the token row is not needed as an object), which halves the ORM's work per request.
+# only the User entity (the token row is not needed as an object): 10 columns and one ORM object instead of
+# 16 and two.
 _USER_BY_TOKEN = (select(User, ApiToken.revoked_at, ApiToken.expires_at)
                   .join(ApiToken, ApiToken.user_id == User.id)
                   .where(ApiToken.token_hash == bindparam("token_hash")))

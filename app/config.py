@@ -44,7 +44,8 @@ class Config:
 
     # Connection pool (docs/PERFORMANCE.md, "API"): the Session ends its own transaction when a request ends,
     # so the pool's extra ROLLBACK on return is off (it cost a round trip per request); pool_recycle replaces
-    # a connection after an hour, well before MariaDB's wait_timeout (8 h) drops it.
+    # a connection after an hour, well before MariaDB's wait_timeout (8 h) drops it. The pre-ping stays: it is
+    # what makes a MariaDB restart invisible to requests, for one short round trip per request.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 3600, "pool_reset_on_return": None}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
