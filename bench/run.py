@@ -2,7 +2,7 @@
 
     python bench/run.py                 # every benchmark
     python bench/run.py api backup      # only these
-    python bench/run.py api -- --requests 300   # arguments after -- go to each script
+    python bench/run.py api -- --seconds 5      # arguments after -- go to each script
     python bench/run.py deploy -- --fleet 1     # the deploy benchmark with one site only (see bench/deploy.py)
 
 Each script prints its figures and writes bench/results/<name>.json; see docs/PERFORMANCE.md.
