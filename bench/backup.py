@@ -2,20 +2,23 @@
 of the same database in the same run, the verification's cost, restore times, and the longest write stall
 while a backup runs.
 
-    python bench/backup.py [--assets 600000] [--rounds 2]
+    python bench/backup.py [--assets 600000] [--rounds 2] [--before GIT_REF]
 
 The database (`shopdb_bench_backup_*`, dropped at the end) gets the real schema from `flask db upgrade heads`
 and over 1,000,000 rows generated inside MariaDB (assets, equipment rows, audit entries with JSON).
 The role's scripts (ansible/roles/shopdb_backup/files) run unchanged except for their two fixed paths
 (/etc/shopdb-backup/backup.env and /usr/local/sbin), which point at a temporary copy; backup.env and
 client.cnf are rendered from the role's templates; the backup user has the privileges shopdb_db grants it.
+--before measures the role as it was at GIT_REF too (from `git archive`), in the same run on the same data.
 """
 
 import argparse
+import io
 import os
 import secrets
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -72,24 +75,33 @@ def fill(database, assets):
     return counts
 
 
-def role_scripts(database, backup_user, password, workdir):
-    """The role's scripts and rendered settings under *workdir*; returns (bin dir, env file, client.cnf)."""
+def role_scripts(role, database, backup_user, password, workdir):
+    """*role*'s scripts and rendered settings under *workdir*; returns (bin dir, client.cnf, env)."""
     conf, bin_dir = workdir / "conf", workdir / "bin"
-    conf.mkdir()
+    conf.mkdir(parents=True)
     bin_dir.mkdir()
     overrides = {"shopdb_backup_db_name": database["name"], "shopdb_backup_db_user": backup_user,
                  "shopdb_backup_db_password": password, "shopdb_backup_dir": str(workdir / "backups"),
                  "__shopdb_backup_conf_dir": str(conf), "shopdb_backup_remote_target": ""}
     for template, target in (("backup.env.j2", conf / "backup.env"), ("client.cnf.j2", conf / "client.cnf")):
-        text, _ = render_role_template(template, overrides, role=ROLE, vars_files=["mariadb.yml"])
+        text, _ = render_role_template(template, overrides, role=role, vars_files=["mariadb.yml"])
         target.write_text(text)
         target.chmod(0o600)
-    for script in (ROLE / "files").iterdir():
+    for script in (role / "files").iterdir():
         body = script.read_text().replace("/etc/shopdb-backup/backup.env", str(conf / "backup.env"))
         body = body.replace("/usr/local/sbin/", f"{bin_dir}/")
         (bin_dir / script.name).write_text(body)
         (bin_dir / script.name).chmod(0o700)
-    return bin_dir, conf / "client.cnf"
+    return bin_dir, conf / "client.cnf", dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+
+
+def role_at(ref, workdir):
+    """The backup role as it was at git *ref*, extracted under *workdir*; returns its directory."""
+    path = "ansible/roles/shopdb_backup"
+    archive = subprocess.run(["git", "archive", "--format=tar", ref, path], cwd=ROOT, capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(workdir, filter="data")
+    return workdir / path
 
 
 def timed(command, **kwargs):
@@ -125,17 +137,22 @@ class Writer(threading.Thread):
         return [latency for finished, latency in self.samples if start <= finished <= end]
 
 
+def newest_dump(variant):
+    return sorted((variant["dir"] / "backups" / "daily").glob("*.sql.gz"))[-1]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=600_000, help="assets; equipment rows = 1/3, audit rows = 1/2")
     parser.add_argument("--rounds", type=int, default=2, help="dumps of each kind, alternating; the best counts")
+    parser.add_argument("--before", metavar="GIT_REF", help="also measure the backup role as it was at this ref")
     args = parser.parse_args()
 
-    report = {"machine": machine()}
+    report = {"machine": machine(), "args": vars(args)}
     backup_user, backup_password = f"bkp_{secrets.token_hex(3)}", secrets.token_urlsafe(24)
     with bench_database("backup") as database, tempfile.TemporaryDirectory(prefix="shopdb-bench-") as tmp:
         workdir = Path(tmp)
-        scratch = [f"{database['name']}_verify", f"{database['name']}_restore", f"{database['name']}_bare"]
+        scratch = f"{database['name']}_restore"
         root_sql(f"CREATE USER '{backup_user}'@'localhost' IDENTIFIED BY '{backup_password}'",
                  f"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON {database['name']}.* TO '{backup_user}'@'localhost'",
                  f"GRANT SELECT ON mysql.proc TO '{backup_user}'@'localhost'")
@@ -147,61 +164,80 @@ def main():
             report["data"] = {"rows": sum(counts.values()), "tables": counts,
                               "fill_seconds": round(time.perf_counter() - started, 1)}
             print(f"backup: {report['data']['rows']} rows generated in {report['data']['fill_seconds']} s")
-            bin_dir, client_cnf = role_scripts(database, backup_user, backup_password, workdir)
-            env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+            roles = {"role": ROLE}
+            if args.before:
+                roles["role_before"] = role_at(args.before, workdir / "before-src")
+            variants = {}
+            for key, role in roles.items():
+                bin_dir, client_cnf, env = role_scripts(role, database, backup_user, backup_password, workdir / key)
+                variants[key] = {"dir": workdir / key, "bin": bin_dir, "env": env, "times": []}
             bare_file = workdir / "bare.sql.gz"
             bare_cmd = (f"mariadb-dump --defaults-extra-file={client_cnf} --single-transaction {database['name']}"
                         f" | gzip > {bare_file}")
 
-            role_times, bare_times = [], []
+            # Dumps: bare and each variant of the role, alternating; the best of each counts.
+            bare_times = []
             for _ in range(args.rounds):
                 bare_times.append(timed(bare_cmd)[0])
-                role_times.append(timed(f"{bin_dir}/shopdb-backup", env=env)[0])
-                for old in (workdir / "backups" / "daily").glob("*.sql.gz*"):  # keep one dump: the next is alike
-                    old.unlink()
-            role_s, bare_s = min(role_times), min(bare_times)
-            timed(f"{bin_dir}/shopdb-backup", env=env)  # the dump the restores below use
-            role_file = sorted((workdir / "backups" / "daily").glob("*.sql.gz"))[-1]
-            report["dump"] = {
-                "role_seconds": role_times, "bare_seconds": bare_times,
-                "ratio_bare_over_role": round(bare_s / role_s, 2),
-                "target": TARGET_RATIO, "meets_target": bare_s / role_s >= TARGET_RATIO,
-                "role_bytes": role_file.stat().st_size, "bare_bytes": bare_file.stat().st_size}
-            print(f"backup: dump: role {role_s} s ({role_file.stat().st_size >> 20} MiB) vs bare {bare_s} s "
-                  f"({bare_file.stat().st_size >> 20} MiB): ratio {report['dump']['ratio_bare_over_role']} "
-                  f"(target >= {TARGET_RATIO})")
+                for variant in variants.values():
+                    for old in (variant["dir"] / "backups" / "daily").glob("*.sql.gz*"):  # keep only the newest
+                        old.unlink()
+                    variant["times"].append(timed(f"{variant['bin']}/shopdb-backup", env=variant["env"])[0])
+            bare_s = min(bare_times)
+            report["dump"] = {"bare_seconds": bare_times, "bare_bytes": bare_file.stat().st_size,
+                              "target": TARGET_RATIO}
+            for key, variant in variants.items():
+                best = min(variant["times"])
+                report["dump"][key] = {"seconds": variant["times"], "bytes": newest_dump(variant).stat().st_size,
+                                       "ratio_bare_over_role": round(bare_s / best, 2),
+                                       "meets_target": bare_s / best >= TARGET_RATIO}
+                print(f"backup: dump: {key} {best} s ({newest_dump(variant).stat().st_size >> 20} MiB) vs bare "
+                      f"{bare_s} s ({bare_file.stat().st_size >> 20} MiB): ratio "
+                      f"{report['dump'][key]['ratio_bare_over_role']} (target >= {TARGET_RATIO})")
 
-            verify_s, out = timed(f"{bin_dir}/shopdb-backup-verify", env=env)
-            restore_s, _ = timed(f"{bin_dir}/shopdb-backup-restore --into {scratch[1]} {role_file}", env=env)
-            root_sql(f"CREATE DATABASE {scratch[2]} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-            bare_restore_s, _ = timed(f"zcat {bare_file} | mariadb --default-character-set=utf8mb4 {scratch[2]}")
-            report["restore"] = {"verify_seconds": verify_s, "verify_output": out.strip().splitlines()[-1],
-                                 "role_restore_seconds": restore_s, "bare_restore_seconds": bare_restore_s,
-                                 "verify_over_role_dump": round(verify_s / role_s, 2)}
-            print(f"backup: verify {verify_s} s; restore of the role's dump {restore_s} s, of the bare dump "
-                  f"{bare_restore_s} s")
-            root_sql(*(f"DROP DATABASE IF EXISTS {name}" for name in scratch))
+            # Restores: the bare dump as an operator would load it, each role dump with its restore script,
+            # then each role's verification (restore into a scratch database + row counts).
+            root_sql(f"CREATE DATABASE {scratch} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            bare_restore_s, _ = timed(f"zcat {bare_file} | mariadb --default-character-set=utf8mb4 {scratch}")
+            root_sql(f"DROP DATABASE {scratch}")
+            report["restore"] = {"bare_seconds": bare_restore_s}
+            for key, variant in variants.items():
+                dump, env = newest_dump(variant), variant["env"]
+                restore_s, _ = timed(f"{variant['bin']}/shopdb-backup-restore --into {scratch} {dump}", env=env)
+                root_sql(f"DROP DATABASE {scratch}")
+                verify_s, out = timed(f"{variant['bin']}/shopdb-backup-verify {dump}", env=env)
+                best = min(variant["times"])
+                report["restore"][key] = {
+                    "seconds": restore_s, "ratio_over_bare": round(restore_s / bare_restore_s, 2),
+                    "verify_seconds": verify_s, "verify_over_dump": round(verify_s / best, 2),
+                    "verify_output": out.strip().splitlines()[-1]}
+                if (variant["bin"] / "shopdb-backup-rows").exists():  # the row count alone (it runs beside the load)
+                    report["restore"][key]["count_seconds"] = timed(f"{variant['bin']}/shopdb-backup-rows {dump}")[0]
+                print(f"backup: {key}: restore {restore_s} s against the bare dump's {bare_restore_s} s "
+                      f"({report['restore'][key]['ratio_over_bare']}x); verify {verify_s} s "
+                      f"({report['restore'][key]['verify_over_dump']}x the dump): {out.strip().splitlines()[-1]}")
 
+            # Writes during a backup: a writer inserts rows throughout; 10 s alone, then each variant's backup.
             writer = Writer(database)
             writer.start()
             time.sleep(10)
-            before_end = time.perf_counter()
-            timed(f"{bin_dir}/shopdb-backup", env=env)
-            during_end = time.perf_counter()
-            time.sleep(2)
+            windows = {"baseline": (time.perf_counter() - 10, time.perf_counter())}
+            for key, variant in variants.items():
+                start = time.perf_counter()
+                timed(f"{variant['bin']}/shopdb-backup", env=variant["env"])
+                windows[key] = (start, time.perf_counter())
+                time.sleep(2)
             writer.stop.set()
             writer.join()
-            baseline = writer.window(before_end - 10, before_end)
-            during = writer.window(before_end, during_end)
-            report["write_stall"] = {"baseline": {"inserts": len(baseline), **summary_ms(baseline)},
-                                     "during_backup": {"inserts": len(during),
-                                                       "seconds": round(during_end - before_end, 1),
-                                                       **summary_ms(during)}}
-            print(f"backup: writes during the role's backup: {len(during)} inserts, longest "
-                  f"{report['write_stall']['during_backup']['max_ms']} ms (baseline longest "
-                  f"{report['write_stall']['baseline']['max_ms']} ms)")
+            report["write_stall"] = {}
+            for key, (start, end) in windows.items():
+                samples = writer.window(start, end)
+                report["write_stall"][key] = {"inserts": len(samples), "seconds": round(end - start, 1),
+                                              **summary_ms(samples)}
+                print(f"backup: writes during {key}: {len(samples)} inserts in {end - start:.1f} s, longest "
+                      f"{report['write_stall'][key]['max_ms']} ms")
         finally:
-            root_sql(*(f"DROP DATABASE IF EXISTS {name}" for name in scratch),
+            root_sql(f"DROP DATABASE IF EXISTS {scratch}", f"DROP DATABASE IF EXISTS {database['name']}_verify",
                      f"DROP USER IF EXISTS '{backup_user}'@'localhost'")
     write_result("backup", report)
 

@@ -4,6 +4,7 @@ For each container the tests run in file order and build on each other (seed, ba
 restore, restart)."""
 
 import os
+import shlex
 import subprocess
 import time
 
@@ -23,7 +24,8 @@ CREATE TABLE assets (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(64) NOT NUL
 CREATE TABLE audit (id INT PRIMARY KEY AUTO_INCREMENT, asset_id INT NOT NULL);
 CREATE TABLE empty_table (id INT PRIMARY KEY);
 CREATE TRIGGER assets_audit AFTER INSERT ON assets FOR EACH ROW INSERT INTO audit (asset_id) VALUES (NEW.id);
-INSERT INTO assets (name, note) VALUES ('Drehmaschine Ü1', 'line one\nline two'), ('Presse ✓', 'quote '' and ),( inside');
+INSERT INTO assets (name, note) VALUES ('Drehmaschine Ü1', 'line one\nline two'),
+  ('Presse ✓', 'quote '' and ),( inside, a backslash \\ before \' and an end );');
 INSERT INTO assets (name) SELECT CONCAT('asset-', seq) FROM seq_1_to_200;
 CREATE VIEW asset_names AS SELECT name FROM assets;
 CREATE PROCEDURE asset_count() SELECT COUNT(*) FROM assets;
@@ -77,14 +79,16 @@ def restore(host, *extra):
 
 
 def test_check_mode_on_a_provisioned_host_changes_nothing(host):
-    """Both roles in --check --diff on a converged container: no task fails or would change anything."""
+    """The backup role in --check --diff on a converged container: no task fails or would change anything.
+    Only this role's tasks: shopdb_db in check mode is covered by the site scenario's check of site.yml."""
     if name(host) != "shopdb-backup-bookworm":
         pytest.skip("one release is enough for this converge")
     r = playbook(os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml"), "--check", "--diff",
-                 "-l", name(host))
+                 "--tags", "shopdb_backup", "-l", name(host))
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     recap = r.stdout[r.stdout.index("PLAY RECAP"):]
     assert "changed=0" in recap and "failed=0" in recap, recap
+    assert "shopdb_backup : Pin the off-host target's host key." in r.stdout, r.stdout[-3000:]
 
 
 def test_timer_is_scheduled(host):
@@ -125,6 +129,8 @@ def test_backup_is_made_checksummed_and_verified(host):
     for piece in ("CREATE TABLE `assets`", "TRIGGER", "PROCEDURE `asset_count`", "EVENT `purge_audit`",
                   "VIEW `asset_names`", "Drehmaschine Ü1", "-- Dump completed"):
         assert piece in content, piece
+    # Extended INSERTs (one statement per table here), which restore several times faster than a row each.
+    assert content.count("INSERT INTO `assets`") == 1 and content.count("INSERT INTO `audit`") == 1
     # The first dump is also the weekly one, and the scratch database is gone again.
     assert dumps(host, "weekly") == [dump]
     assert "shopdb_verify" not in sql(host, "SHOW DATABASES").split()
@@ -137,6 +143,47 @@ def test_verification_on_demand_rejects_a_damaged_dump(host):
     r = host.run("shopdb-backup-verify")
     host.run(f"mv /root/keep.gz {DIR}/daily/{dump}")
     assert r.rc != 0 and "checksum mismatch" in r.stderr
+
+
+def test_rows_are_counted_in_the_dump_itself(host):
+    """The expected counts come from the dump (its own snapshot), whatever rows the site holds now."""
+    (dump,) = dumps(host)
+    sql(host, "USE shopdb; INSERT INTO audit (asset_id) SELECT seq FROM seq_1_to_50")  # the site moves on
+    r = host.run(f"shopdb-backup-rows {DIR}/daily/{dump}")
+    assert r.rc == 0 and r.stdout.split("\n") == ["assets 202", "audit 202", "empty_table 0", ""], r.stdout + r.stderr
+    sql(host, "DELETE FROM shopdb.audit WHERE id > 202")
+
+
+def handmade_dump(host, path, sql_text):
+    """A dump file with its checksum beside it, as shopdb-backup writes them."""
+    host.run(f"mkdir -p {os.path.dirname(path)}")
+    assert host.run(f"printf '%s' {shlex.quote(sql_text)} | gzip > {path} && cd {os.path.dirname(path)} && "
+                    f"sha256sum {os.path.basename(path)} > {os.path.basename(path)}.sha256").rc == 0
+
+
+def test_verification_fails_when_the_restore_differs_from_the_dump(host):
+    # Rows that the load itself loses: the restored table holds 1 of the 2 rows the dump holds.
+    handmade_dump(host, "/root/odd/lossy.sql.gz", "CREATE TABLE `t` (id INT PRIMARY KEY);\n"
+                  "INSERT INTO `t` VALUES (1),(2);\nDELETE FROM `t` WHERE id = 2;\n-- Dump completed on 2026-11-26\n")
+    r = host.run("shopdb-backup-verify /root/odd/lossy.sql.gz")
+    assert r.rc == 1 and "row counts differ" in r.stderr and "< t 2" in r.stderr and "> t 1" in r.stderr, r.stderr
+    assert host.run(f"cat {DIR}/last-verify").stdout.startswith("failed ")
+    # A dump that stopped part-way (no trailer) is rejected even though what it holds restores.
+    handmade_dump(host, "/root/odd/cut.sql.gz", "CREATE TABLE `t` (id INT PRIMARY KEY);\nINSERT INTO `t` VALUES (1);\n")
+    r = host.run("shopdb-backup-verify /root/odd/cut.sql.gz")
+    assert r.rc == 1 and "incomplete" in r.stderr, r.stderr
+    assert "shopdb_verify" not in sql(host, "SHOW DATABASES").split()
+
+
+def test_dumps_of_the_previous_format_still_verify_and_restore(host):
+    """Dumps made before extended INSERTs (one INSERT per row) are counted the same way and restore as before."""
+    legacy = "/root/legacy/shopdb-20261101T023000Z.sql.gz"
+    host.run(f"mkdir -p /root/legacy && mariadb-dump --single-transaction --routines --triggers --events "
+             f"--no-tablespaces --skip-extended-insert --no-autocommit shopdb | gzip > {legacy} && "
+             f"cd /root/legacy && sha256sum {os.path.basename(legacy)} > {os.path.basename(legacy)}.sha256")
+    assert host.run(f"zcat {legacy} | grep -c '^INSERT INTO `assets`'").stdout.strip() == "202"
+    r = host.run(f"shopdb-backup-verify {legacy}")
+    assert r.rc == 0 and "(3 tables, 404 rows)" in r.stdout, r.stdout + r.stderr
 
 
 def test_retention_keeps_the_newest_by_count(host):
