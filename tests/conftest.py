@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import flask_migrate
 import pymysql
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 
 from app import create_app
 from app.auth import hash_password
@@ -204,3 +204,27 @@ def empty_mariadb_url():
         pytest.skip("SHOPDB_TEST_MARIADB=0")
     with mariadb_database() as url:
         yield url
+
+
+@pytest.fixture
+def sql_statements():
+    """`with sql_statements(app) as seen:` collects the SQL the app sends in the block, whitespace-normalised,
+    with literal values where the driver renders them (PyMySQL), so tests can count, read and EXPLAIN them."""
+
+    @contextmanager
+    def capture(app):
+        seen = []
+
+        def listener(_conn, cursor, statement, parameters, _context, _executemany):
+            sql = cursor.mogrify(statement, parameters) if hasattr(cursor, "mogrify") else statement
+            seen.append(" ".join(sql.split()))
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    return capture

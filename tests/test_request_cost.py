@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pymysql
 import pytest
-from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy import create_engine, insert, select, update
 from sqlalchemy.pool import NullPool
 
 from app.auth import hash_password, issue_api_token
@@ -38,23 +38,6 @@ def bearer(app):
 
 
 @contextmanager
-def statements(app):
-    """The SQL statements the app sends while the block runs."""
-    seen = []
-
-    def listener(_conn, _cursor, statement, _parameters, _context, _executemany):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-
-
-@contextmanager
 def round_trips(monkeypatch):
     """Every command PyMySQL sends to the server while the block runs, as (command byte, text)."""
     sent = []
@@ -69,9 +52,9 @@ def round_trips(monkeypatch):
     monkeypatch.undo()
 
 
-def test_a_detail_request_with_a_bearer_token_runs_two_statements(app, client, asset_id, bearer):
+def test_a_detail_request_with_a_bearer_token_runs_two_statements(app, client, asset_id, bearer, sql_statements):
     client.get(f"/api/assets/{asset_id}", headers=bearer)  # the first request may connect
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         response = client.get(f"/api/assets/{asset_id}", headers=bearer)
     assert response.status_code == 200 and response.get_json()["asset_type"]["code"]
     # The token with its owner, then the asset with its type and location: nothing lazy-loaded afterwards.
@@ -80,9 +63,9 @@ def test_a_detail_request_with_a_bearer_token_runs_two_statements(app, client, a
     assert seen[1].startswith("SELECT assets.") and "LEFT OUTER JOIN asset_types" in seen[1]
 
 
-def test_a_detail_request_with_a_cookie_session_runs_three_statements(app, api_as, asset_id):
+def test_a_detail_request_with_a_cookie_session_runs_three_statements(app, api_as, asset_id, sql_statements):
     viewer = api_as("viewer")
-    with statements(app) as seen:
+    with sql_statements(app) as seen:
         response = viewer.get(f"/api/assets/{asset_id}")
     assert response.status_code == 200
     # The JWT blocklist, the user, the asset.

@@ -16,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
+from tests.fleet import measurements  # noqa: E402
 from tests.fleet.probe import Probe, wait_until  # noqa: E402
 from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
 
@@ -30,11 +31,7 @@ V_GOOD, V_BAD_MIGRATION, V_NOT_READY = f"{BASE}.post1", f"{BASE}.post2", f"{BASE
 
 
 def record(key, value):
-    MEASURED.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(MEASURED.read_text()) if MEASURED.exists() else {}
-    data[key] = value
-    MEASURED.write_text(json.dumps(data, indent=2) + "\n")
-    print(f"MEASURED {key}: {value}")
+    measurements.record(MEASURED, key, value)
 
 
 def playbook(name, *args):
