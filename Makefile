@@ -14,8 +14,13 @@ demo: setup
 demo-clean:
 	bash scripts/demo.sh clean
 
-## The whole suite: lint, the app on SQLite and MariaDB, the template, then Molecule.
-test: setup lint test-app test-molecule
+## The whole suite: lint, the app on SQLite and MariaDB, the template, then Molecule. The Molecule images
+## (debootstrap, minutes on a fresh machine) build in the background meanwhile; their log is .cache/images.log.
+test: setup
+	@mkdir -p .cache; bash scripts/images.sh >.cache/images.log 2>&1 & images=$$!; \
+	$(MAKE) --no-print-directory lint test-app; rc=$$?; \
+	wait $$images || { cat .cache/images.log; echo "make test: building the Molecule images failed" >&2; exit 1; }; \
+	[ $$rc -eq 0 ] && $(MAKE) --no-print-directory test-molecule
 
 ## Quick iteration: the app suite on SQLite only.
 test-fast: setup
