@@ -27,6 +27,12 @@ LOCATIONS = (("main", "Main shop floor", "Default location until assets are plac
 @with_appcontext
 def seed():
     """Create the default asset types, statuses and location (running it again changes nothing)."""
+    added = add_reference_data()
+    click.echo(f"seed: {added} row(s) added" if added else "seed: reference data already present; nothing changed")
+
+
+def add_reference_data():
+    """Add the missing reference rows and commit; returns how many were added (0: nothing changed)."""
     added = 0
     for code, name, description in ASSET_TYPES:
         if db.session.scalar(select(AssetType.id).where(AssetType.code == code)) is None:
@@ -41,4 +47,4 @@ def seed():
             db.session.add(Location(code=code, name=name, description=description))
             added += 1
     db.session.commit()
-    click.echo(f"seed: {added} row(s) added" if added else "seed: reference data already present; nothing changed")
+    return added

@@ -11,6 +11,10 @@ from app.extensions import db
 from app.models import User
 
 
+def user_exists(username):
+    return db.session.scalar(select(User.id).where(User.username == username)) is not None
+
+
 @click.group("user", cls=AppGroup)
 def user_cli():
     """Manage users."""
@@ -22,7 +26,7 @@ def user_cli():
               help="Read the password from the first line of stdin (required; keeps it out of ps and history).")
 def create_admin(username, password_stdin):
     """Create an admin user. Exits 0 with an 'exists' message, changing nothing, if the user exists."""
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+    if user_exists(username):
         click.echo(f"user {username!r} exists; nothing changed")
         return
     if not password_stdin:
