@@ -2,12 +2,14 @@
 under gunicorn, against the ceiling of the same SQL issued through PyMySQL with no HTTP.
 
     python bench/api.py [--assets 100000] [--seconds 15] [--rounds 2] [--only detail] [--baseline FILE]
+                        [--gunicorn worker_class="'gthread'" --gunicorn threads=1 ...]
 
 Steps: a fresh MariaDB database `shopdb_bench_api_*` (dropped at the end), the schema from
 `flask db upgrade heads`, reference data from `flask seed` and `flask plugin install equipment`, then
 100,000 assets (with types, locations and equipment rows) generated inside MariaDB by INSERT ... SELECT from
 the SEQUENCE engine (no client round trips: seconds, not minutes). gunicorn runs
-with the settings the app role renders on this machine (its workers formula), in production mode.
+with the settings the app role renders on this machine (its workers formula), in production mode;
+`--gunicorn NAME=VALUE` adds settings on top, to measure one before it goes into the role.
 The SQL each URL runs is captured in-process (a cursor listener, literal parameters), counted with the
 client/server round trips it costs, and replayed as the ceiling: one PyMySQL connection per process, as many
 processes as gunicorn workers. The HTTP load comes from wrk (C, epoll): a Python load generator would
@@ -15,6 +17,7 @@ take CPU from gunicorn on a small machine and penalise the API side only.
 """
 
 import argparse
+import ast
 import http.client
 import json
 import multiprocessing
@@ -273,11 +276,15 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def start_gunicorn(env, workdir):
-    """gunicorn with the role's rendered gunicorn.conf.py (only the port changed). Returns (process, port, settings)."""
+def start_gunicorn(env, workdir, extra_settings=()):
+    """gunicorn with the role's rendered gunicorn.conf.py (only the port changed, plus *extra_settings*: lines
+    such as `worker_class = "gthread"` appended to compare settings the role does not have yet).
+    Returns (process, port, settings)."""
     port = _free_port()
     text, _ = render_role_template("gunicorn.conf.py.j2", {"shopdb_app_port": port,
                                                                  "shopdb_app_bind_address": "127.0.0.1"})
+    if extra_settings:
+        text += "\n# bench/api.py --gunicorn\n" + "".join(f"{line}\n" for line in extra_settings)
     conf = workdir / "gunicorn.conf.py"
     conf.write_text(text)
     log = open(workdir / "gunicorn.log", "w")
@@ -305,6 +312,19 @@ def start_gunicorn(env, workdir):
     settings = {k: v for k, v in rendered.items()
                 if not k.startswith("__") and k != "bind" and isinstance(v, (bool, int, float, str, list))}
     return process, port, settings
+
+
+def _gunicorn_setting(text):
+    """`name=value` (value a Python literal) as a line of gunicorn.conf.py; argparse's type check."""
+    name, sep, value = text.partition("=")
+    try:
+        if not (sep and name.isidentifier()):
+            raise ValueError
+        ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(f"{text!r}: use NAME=VALUE with a Python literal, e.g. threads=2 or "
+                                         "worker_class='gthread'") from None
+    return f"{name} = {value}"
 
 
 def worker_pids(master):
@@ -346,6 +366,9 @@ def main():
                         help="API and ceiling alternate this many times per scenario; the best of each counts")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--only", nargs="+", metavar="SCENARIO", help="run only these scenarios (e.g. detail)")
+    parser.add_argument("--gunicorn", action="append", default=[], metavar="NAME=VALUE", type=_gunicorn_setting,
+                        help="a gunicorn setting on top of the role's (Python literal), e.g. worker_class='gthread'; "
+                             "repeat for more")
     parser.add_argument("--baseline", type=Path, metavar="FILE",
                         help="an earlier bench/results/api.json to show before -> after (copy it aside first)")
     args = parser.parse_args()
@@ -398,7 +421,7 @@ def main():
         report["queries_constant"] = len(set(report["queries_per_list_request"].values())) == 1
         print(f"api: queries per list request by per_page: {report['queries_per_list_request']}")
 
-        process, port, settings = start_gunicorn(env, workdir)
+        process, port, settings = start_gunicorn(env, workdir, args.gunicorn)
         workers, pids = int(settings["workers"]), worker_pids(process.pid)
         report["gunicorn"] = settings
         report["scenarios"] = {}
