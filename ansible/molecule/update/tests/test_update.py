@@ -5,6 +5,7 @@ the previous one left (release N from converge, then N+1, then the broken releas
 Measured figures are printed and written to .cache/fleet/measurements.json."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -131,6 +132,23 @@ def test_a_normal_update_serves_every_request(host, site, releases):
     assert host.file("/var/backups/shopdb/last-verify").content_string.split()[::2][:2] == ["ok", summary["backup"]]
 
 
+def test_updating_again_to_the_same_release_changes_nothing(host, site, releases):
+    """Re-running a finished update (a retried rollout, a scheduled push) is safe: no backup, no migration,
+    no restart, nothing changed on any host."""
+    backups = host.check_output("find /var/backups/shopdb -type f | sort")
+    master = main_pid(host)
+    rc, out, seconds = update(releases, V_GOOD)
+    assert rc == 0, out[-3000:]
+    recap = out.split("PLAY RECAP")[-1]
+    assert "changed=0" in recap and re.search(r"changed=[1-9]", recap) is None, recap
+    summary = json.loads((ROOT / ".cache" / "fleet" / "update-site_update.json").read_text())
+    assert summary["result"] == "unchanged" and summary["backup"] == "none", summary
+    assert summary["hosts"] == {NAME: f"already on {V_GOOD}: unchanged"}
+    assert host.check_output("find /var/backups/shopdb -type f | sort") == backups
+    assert main_pid(host) == master
+    record("update_same_release_s", round(seconds, 1))
+
+
 def test_a_migration_failing_half_way_leaves_the_site_on_the_previous_release_with_its_data(host, site, releases):
     before = table_stats(host)
     with probe(site) as p:
@@ -195,33 +213,35 @@ def main_pid(host):
 
 
 def kill_and_time_the_restart(host, kill, old_master):
-    """Run `kill` on the host; seconds from it until systemd started a new master (the host's monotonic
-    clock), or None when none started within a minute."""
-    killed = float(host.check_output(f"python3 -c 'import time; print(time.monotonic())' && {kill}"))
+    """Run `kill` on the host. Returns (seconds from it until systemd started a new master, or None when none
+    started within a minute; the kill's wall-clock time on the host)."""
+    clocks = host.check_output(f"python3 -c 'import time; print(time.monotonic(), time.time())' && {kill}")
+    killed, killed_at = map(float, clocks.split())
     if wait_until(lambda: main_pid(host) not in ("0", old_master), 60) is None:
-        return None
+        return None, killed_at
     started = int(host.check_output("systemctl show -p ExecMainStartTimestampMonotonic --value shopdb.service"))
-    return started / 1e6 - killed
+    return started / 1e6 - killed, killed_at
 
 
-def ready_from_a_new_master(host, site, old_master):
-    """/api/ready answers 200 from a worker of a master other than old_master (orphaned workers of a killed
-    master may still answer for a moment: their answers do not count)."""
+def first_answer_of_new_master(host, old_master, since):
+    """Seconds from `since` (wall clock) until a worker of a master other than old_master answered a request,
+    from the access-log lines in the journal (each carries the worker's pid and the time it was logged), or
+    None. Orphaned workers of a killed master may still answer for a moment: their answers do not count."""
     master = main_pid(host)
-    if master in ("0", old_master) or not ready(site, timeout=10):
-        return False
-    last = host.check_output("journalctl -u shopdb -n 300 -o json --output-fields=_PID,MESSAGE --no-pager"
-                             " | grep -F 'GET /api/ready' | tail -n 1")
-    worker = json.loads(last)["_PID"]
-    return host.check_output(f"ps -o ppid= -p {worker} || true").strip() == master
+    if master in ("0", old_master):
+        return None
+    workers = set(host.check_output(f"pgrep -P {master} || true").split())
+    lines = host.check_output(f"journalctl -u shopdb --since @{int(since)} -o json --output-fields=_PID,MESSAGE"
+                              " --no-pager | grep -F ' HTTP/1.' || true").splitlines()
+    answered = [int(e["__REALTIME_TIMESTAMP"]) / 1e6 for e in map(json.loads, lines) if e.get("_PID") in workers]
+    return min(answered) - since if answered else None
 
 
 def test_gunicorn_killed_is_restarted_by_systemd_and_ready_again(host, site):
     """The issue's case: gunicorn's master killed with SIGKILL (as by the OOM killer or an operator). systemd
-    starts a new master on the same socket at once (RestartSec=1; it used to wait TimeoutStopSec, 35 s, here);
-    the orphaned workers finish their requests and stop themselves (post_fork hook) within graceful_timeout.
-    Measured: the seconds until the new master's workers answer /api/ready (the issue asks for 10; the
-    workers' start-up is CPU-bound, so on a loaded machine it takes longer: only the restart is bounded)."""
+    starts a new master on the same socket at once (RestartSec=1); it builds the app once and forks ready
+    workers (preload_app), while the orphaned workers finish their requests and stop themselves (post_fork
+    hook). The site never stops answering, and the new master's workers answer within the issue's 10 s."""
     assert ready(site)
     master = main_pid(host)
     workers = host.check_output(f"pgrep -P {master}").split()
@@ -229,33 +249,40 @@ def test_gunicorn_killed_is_restarted_by_systemd_and_ready_again(host, site):
     graceful = int(host.check_output("sed -n 's/^graceful_timeout = //p' /etc/shopdb/gunicorn.conf.py"))
     with probe(site) as p:
         t0 = time.monotonic()
-        restart = kill_and_time_the_restart(host, f"kill -9 {master}", master)
-        seconds = wait_until(lambda: ready_from_a_new_master(host, site, master), 180)
-        seconds = None if seconds is None else time.monotonic() - t0
+        restart, killed_at = kill_and_time_the_restart(host, f"kill -9 {master}", master)
+        wait_until(lambda: first_answer_of_new_master(host, master, killed_at) is not None, 60, step=0.5)
         gone = wait_until(lambda: host.run(f"ps -o pid= -p {','.join(workers)}").rc != 0, graceful + 10, step=0.5)
         gone = None if gone is None else time.monotonic() - t0
+    seconds = first_answer_of_new_master(host, master, killed_at)
     record("sigkill", {"restart_s": restart and round(restart, 1),
-                       "ready_s": None if seconds is None else round(seconds, 1),
+                       "new_master_answers_s": None if seconds is None else round(seconds, 1),
                        "orphaned_workers_gone_s": None if gone is None else round(gone, 1),
                        "requests": len(p.samples), "failed_requests": len(p.failures)})
     diagnosis = host.run("systemctl status --no-pager shopdb.socket shopdb.service; "
                          "journalctl -u shopdb --no-pager -n 30").stdout
     assert restart is not None and restart <= 5, diagnosis
-    assert seconds is not None, diagnosis
+    assert seconds is not None and seconds <= 10, f"new master answered after {seconds} s\n{diagnosis}"
     assert gone is not None, diagnosis
+    assert p.failures == [], p.report()
 
 
 def test_every_gunicorn_process_killed_is_restarted_and_ready_again(host, site):
     assert ready(site)
     master = main_pid(host)
-    t0 = time.monotonic()
-    restart = kill_and_time_the_restart(host, "systemctl kill --signal=SIGKILL shopdb.service", master)
-    seconds = wait_until(lambda: ready_from_a_new_master(host, site, master), 180)
+    workers = host.check_output(f"pgrep -P {master}").split()
+    with probe(site) as p:
+        restart, killed_at = kill_and_time_the_restart(host, "systemctl kill --signal=SIGKILL shopdb.service", master)
+        wait_until(lambda: first_answer_of_new_master(host, master, killed_at) is not None, 60, step=0.5)
+    seconds = first_answer_of_new_master(host, master, killed_at)
     record("sigkill_all", {"restart_s": restart and round(restart, 1),
-                           "ready_s": None if seconds is None else round(time.monotonic() - t0, 1)})
+                           "new_master_answers_s": None if seconds is None else round(seconds, 1),
+                           "requests": len(p.samples), "failed_requests": len(p.failures)})
     diagnosis = host.run("systemctl status --no-pager shopdb.service; journalctl -u shopdb --no-pager -n 30").stdout
     assert restart is not None and restart <= 5, diagnosis
-    assert seconds is not None, diagnosis
+    assert seconds is not None and seconds <= 10, f"new master answered after {seconds} s\n{diagnosis}"
+    # A request a worker was answering dies with it (nginx: 502); those that arrive later wait in the socket
+    # systemd holds and are answered late instead.
+    assert len(p.failures) <= len(workers), p.report()
 
 
 def test_a_restarted_host_comes_back_ready(host, site):
