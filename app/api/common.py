@@ -5,7 +5,7 @@
                                                  list arguments, envelope, constant-query pagination, q search
     patch_schema                                 PATCH bodies: any subset of a schema's fields
     UTCDateTime                                  timestamps in and out as UTC ISO 8601
-    etag_of, with_etag, check_if_match           optimistic concurrency (ETag / If-Match)
+    etag_of, etag_for, with_etag, check_if_match optimistic concurrency (ETag / If-Match)
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
     get_or_404                                   load a row by id, optionally including soft-deleted ones
@@ -192,8 +192,12 @@ def search_filter(q, *columns):
 
 def etag_of(obj):
     """The strong ETag (unquoted) of a versioned row: changes on every committed update."""
-    raw = f"{obj.__tablename__}:{obj.id}:{obj.version}".encode()
-    return hashlib.sha256(raw).hexdigest()[:32]
+    return etag_for(obj.__tablename__, obj.id, obj.version)
+
+
+def etag_for(table, row_id, version):
+    """`etag_of` for a row read without the ORM: its table name, id and version."""
+    return hashlib.sha256(f"{table}:{row_id}:{version}".encode()).hexdigest()[:32]
 
 
 def with_etag(obj, status=200):
