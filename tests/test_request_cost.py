@@ -60,6 +60,7 @@ def test_a_detail_request_with_a_bearer_token_runs_two_statements(app, client, a
     # The token with its owner, then the asset with its type and location: nothing lazy-loaded afterwards.
     assert len(seen) == 2, seen
     assert "JOIN api_tokens" in seen[0] and seen[0].count("SELECT") == 1
+    assert "password_hash" not in seen[0]  # the caller's id, name and role, not the whole User
     assert seen[1].startswith("SELECT assets.") and "LEFT OUTER JOIN asset_types" in seen[1]
 
 

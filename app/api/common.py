@@ -32,9 +32,9 @@ from sqlalchemy import inspect as sa_inspect
 from werkzeug.exceptions import default_exceptions
 from werkzeug.http import HTTP_STATUS_CODES
 
-from app.auth import user_from_api_token
+from app.auth import caller_by_id, caller_from_api_token
 from app.extensions import db
-from app.models import ROLES, AuditLog, User, utcnow
+from app.models import ROLES, AuditLog, User, role_at_least, utcnow
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -222,7 +222,8 @@ def check_if_match(obj):
 # --- authentication and roles -----------------------------------------------------------------------
 
 def _authenticate():
-    """Find the caller from a Bearer API token or the JWT access cookie; 401 when neither is valid."""
+    """The caller (a row: id, username, role) from a Bearer API token or the JWT access cookie; 401 when neither
+    is valid."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -230,13 +231,13 @@ def _authenticate():
             abort_json(401, "Malformed Authorization header: use 'Authorization: Bearer <api token>'.",
                        code="invalid_token")
         g.auth_method = "token"
-        return user_from_api_token(token.strip())
+        return caller_from_api_token(token.strip())
     verify_jwt_in_request()
     g.auth_method = "cookie"
-    user = db.session.get(User, int(get_jwt_identity()))
-    if user is None or not user.is_active:
+    caller = caller_by_id(int(get_jwt_identity()))
+    if caller is None or not caller.is_active:
         abort_json(401, "This account no longer exists or is disabled: log in again.", code="invalid_token")
-    return user
+    return caller
 
 
 def require_role(role):
@@ -253,10 +254,9 @@ def require_role(role):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            user = _authenticate()
-            g.current_user = user
-            if not user.has_role(role):
-                abort_json(403, f"This needs the {role} role; you are {user.role}. Ask an admin.")
+            g.caller = caller = _authenticate()
+            if not role_at_least(caller.role, role):
+                abort_json(403, f"This needs the {role} role; you are {caller.role}. Ask an admin.")
             return view(*args, **kwargs)
 
         return wrapper
@@ -265,8 +265,12 @@ def require_role(role):
 
 
 def current_user():
-    """The authenticated User of this request (None outside `require_role`-protected views)."""
-    return g.get("current_user")
+    """The authenticated User of this request (None outside `require_role`-protected views).
+
+    Loaded through the Session on first use: most requests never need the ORM object, only the caller's role.
+    """
+    caller = g.get("caller")
+    return db.session.get(User, caller.id) if caller else None
 
 
 # --- audit ------------------------------------------------------------------------------------------
@@ -288,11 +292,11 @@ def record_audit(action, entity, entity_id, before=None, after=None):
     *action* e.g. create/update/delete/restore; *entity* the table or resource name; *before* and *after*
     dicts from `snapshot()`. The actor and the request id come from the request.
     """
-    user = current_user()
+    caller = g.get("caller")  # not current_user(): that would load the User just for its id and name
     db.session.add(AuditLog(
         created_at=utcnow(),
-        actor_id=user.id if user else None,
-        actor=user.username if user else "system",
+        actor_id=caller.id if caller else None,
+        actor=caller.username if caller else "system",
         action=action,
         entity=entity,
         entity_id=str(entity_id),

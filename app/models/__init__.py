@@ -5,7 +5,7 @@ from app.models.assets import Asset
 from app.models.audit import AuditLog
 from app.models.base import SoftDeleteMixin, TimestampMixin, utcnow
 from app.models.locations import Location
-from app.models.users import ROLES, ApiToken, LoginAttempt, TokenBlocklist, User
+from app.models.users import ROLES, ApiToken, LoginAttempt, TokenBlocklist, User, role_at_least
 
 __all__ = [
     "ROLES",
@@ -20,5 +20,6 @@ __all__ = [
     "TimestampMixin",
     "TokenBlocklist",
     "User",
+    "role_at_least",
     "utcnow",
 ]

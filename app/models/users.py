@@ -12,6 +12,11 @@ from app.models.base import TimestampMixin, utcnow
 ROLES = ("viewer", "editor", "admin")
 
 
+def role_at_least(role, needed):
+    """True when *role* is *needed* or above."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
 class User(TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role"),)
@@ -24,7 +29,7 @@ class User(TimestampMixin, db.Model):
 
     def has_role(self, role):
         """True when this user's role is *role* or above."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return role_at_least(self.role, role)
 
 
 class ApiToken(db.Model):
