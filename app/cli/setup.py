@@ -2,11 +2,10 @@
 step: `flask db upgrade heads`, `flask seed`, `flask plugin install NAME` for each --plugin, and whether the
 first admin exists (creating it needs its password: `flask user create-admin`). Prints one JSON line."""
 
-import json
-
 import click
 import flask_migrate
 from alembic.runtime.migration import MigrationContext
+from flask import json
 from flask.cli import with_appcontext
 
 from app.cli.seed import add_reference_data
