@@ -7,7 +7,9 @@ same image and options as the `site` Molecule scenario (its "full-site host"), t
    ansible/update.yml to a new release N+1 built as the update scenario builds it (tests/fleet/releases.py:
    a copy of this tree with a new version and one additive migration, its wheelhouse beside release N's).
 2. Fleet scaling: the same kind of update (a release change without migrations) pushed with update.yml to
-   1, 2 and 4 one-host sites with `--forks` = number of sites; the extra sites are provisioned at N+1 first.
+   1, 2 and 4 one-host sites with `--forks` = number of sites and every site in one batch
+   (`shopdb_update_sites_per_batch` = number of sites); the extra sites are provisioned at N+1 first.
+   `--sequential` also pushes one more release to all of them one site per batch (update.yml's default).
 Targets: re-run <= 25% of the first converge; 4 sites <= 1.5x one site. `--converge-only` runs only step 1's
 first converge and re-run (about 8 minutes) to measure the re-run ratio; it writes bench/results/deploy-converge.json.
 
@@ -228,22 +230,21 @@ def run(args, workdir):
             make_wheelhouse(wheelhouse, src, version)
         runs[f"fleet_{sites}"] = playbook(
             inventory, f"fleet-{sites}", "update.yml", "--limit", sites_up_to(sites),
-            "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={src}", forks=sites)
+            "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={src}",
+            "-e", f"shopdb_update_sites_per_batch={sites}", forks=sites)
         wrong = [n for n in range(1, sites + 1) if current_release(f"{PREFIX}{n}") != version]
         assert not wrong, f"update.yml to {version} finished but site(s) {wrong} run another release"
-    if args.one_batch and most > 1:
-        # What-if: every site in ONE batch instead of one site per batch (update.yml has no setting for it;
-        # its internal batch list is overridden here), to size what a sites-per-batch setting would give.
+    if args.sequential and most > 1:
+        # The default rollout, one site per batch, for comparison.
         version = f"{base}.post19"
         src = make_release(releases_dir, next_src, version, "same")
         for wheelhouse in wheelhouses:
             make_wheelhouse(wheelhouse, src, version)
-        runs[f"fleet_{most}_one_batch"] = playbook(
-            inventory, f"fleet-{most}-one-batch", "update.yml", "--limit", sites_up_to(most),
-            "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={src}",
-            "-e", json.dumps({"__shopdb_update_batches": [most]}), forks=most)
+        runs[f"fleet_{most}_sequential"] = playbook(
+            inventory, f"fleet-{most}-sequential", "update.yml", "--limit", sites_up_to(most),
+            "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={src}", forks=most)
         wrong = [n for n in range(1, most + 1) if current_release(f"{PREFIX}{n}") != version]
-        assert not wrong, f"update.yml to {version} in one batch finished but site(s) {wrong} run another release"
+        assert not wrong, f"update.yml to {version} one site at a time finished but site(s) {wrong} run another release"
 
     figures["update_s"] = runs["update"]["seconds"]
     for sites in fleet:
@@ -251,11 +252,11 @@ def run(args, workdir):
     if 1 in fleet and len(fleet) > 1:
         figures[f"fleet_{most}_over_1"] = round(runs[f"fleet_{most}"]["seconds"] / runs["fleet_1"]["seconds"], 2)
         figures["fleet_target"] = TARGET_FLEET
-    if f"fleet_{most}_one_batch" in runs:
-        figures[f"fleet_{most}_one_batch_s"] = runs[f"fleet_{most}_one_batch"]["seconds"]
+    if f"fleet_{most}_sequential" in runs:
+        figures[f"fleet_{most}_sequential_s"] = runs[f"fleet_{most}_sequential"]["seconds"]
         if 1 in fleet:
-            figures[f"fleet_{most}_one_batch_over_1"] = round(runs[f"fleet_{most}_one_batch"]["seconds"]
-                                                              / runs["fleet_1"]["seconds"], 2)
+            figures[f"fleet_{most}_sequential_over_1"] = round(runs[f"fleet_{most}_sequential"]["seconds"]
+                                                               / runs["fleet_1"]["seconds"], 2)
     return result
 
 
@@ -271,15 +272,15 @@ def report(result):
     if "update_s" in f:
         print(f"update.yml N -> N+1 (with a migration) {f['update_s']:7.1f} s")
     for sites in result["fleet"]:
-        print(f"update.yml to {sites} site(s), forks={sites}{' ' * (13 - len(str(sites)))}"
+        print(f"update.yml to {sites} site(s) in one batch, forks={sites}{' ' * (2 - len(str(sites)))}"
               f"{f[f'fleet_{sites}_sites_s']:7.1f} s")
     most = max(result["fleet"] + [1])
     if f"fleet_{most}_over_1" in f:
         print(f"fleet {most} sites / 1 site: {f[f'fleet_{most}_over_1']:.2f} (target <= {TARGET_FLEET}) "
               f"{met(f[f'fleet_{most}_over_1'] <= TARGET_FLEET)}")
-    if f"fleet_{most}_one_batch_s" in f:
-        ratio = f.get(f"fleet_{most}_one_batch_over_1")
-        print(f"what-if, {most} sites in one batch       {f[f'fleet_{most}_one_batch_s']:7.1f} s"
+    if f"fleet_{most}_sequential_s" in f:
+        ratio = f.get(f"fleet_{most}_sequential_over_1")
+        print(f"{most} sites one at a time (the default)   {f[f'fleet_{most}_sequential_s']:7.1f} s"
               + (f"   / 1 site: {ratio:.2f}" if ratio else ""))
     if f["rerun_changed_tasks"]:
         print("re-run NOT idempotent, tasks that changed: " + "; ".join(f["rerun_changed_tasks"]))
@@ -288,9 +289,9 @@ def report(result):
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fleet", default="1,2,4", help="site counts for the fleet-scaling step ('' to skip it)")
-    parser.add_argument("--one-batch", action="store_true",
-                        help="also push one more release to all the fleet's sites in ONE batch (a what-if: update.yml "
-                             "updates one site per batch)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="also push one more release to all the fleet's sites one site per batch (update.yml's "
+                             "default), for comparison")
     parser.add_argument("--converge-only", action="store_true",
                         help="only the first converge and the idempotent re-run of site.yml (no update, no fleet)")
     parser.add_argument("--release", default="bookworm", choices=("bookworm", "trixie"), help="the hosts' Debian")
