@@ -2,7 +2,8 @@
 against the scenario's containers with a probe sending an authenticated request through the proxy every
 100 ms. app2 is stopped with `podman stop` (really unreachable), the site is updated to the next release,
 then app2 is started again and the command the summary prints brings it up to date and back into rotation.
-Runs after test_multihost.py (file order); the two tests run in order, the second from the first's state.
+Runs after test_multihost.py (file order); the tests run in order, each from the previous one's state, and
+rollback.yml ends the file: both hosts back on N, one at a time.
 Measured figures are printed and written to .cache/fleet/measurements-multihost.json."""
 import json
 import os
@@ -72,6 +73,17 @@ def upstream():
 
 def timed_out(sample):
     return sample.status is None and sample.error.startswith("TimeoutError")
+
+
+def send_marked_requests(site, count=8):
+    """`count` requests through the proxy, all tagged with one new marker, which it returns: an app host's
+    access log then shows whether it served any of them (served_by)."""
+    marker = uuid.uuid4().hex
+    for _ in range(count):
+        assert subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                               f"{site['url']}/api/health?probe={marker}"],
+                              capture_output=True, text=True).stdout == "200"
+    return marker
 
 
 def served_by(host, marker):
@@ -154,11 +166,7 @@ def test_the_host_back_is_held_out_until_the_printed_rerun_updates_it(site):
     assert current_release(APP2) == BASE
     assert wait_until(lambda: app_ready(APP2) not in ("", "000"), 60, step=0.5) is not None
     old_code_ready = app_ready(APP2)
-    marker = uuid.uuid4().hex
-    for _ in range(8):
-        assert subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
-                               f"{site['url']}/api/health?probe={marker}"],
-                              capture_output=True, text=True).stdout == "200"
+    marker = send_marked_requests(site)
     assert not served_by(APP2, marker), "the proxy sent requests to the host it holds out of rotation"
 
     with probe(site) as p:
@@ -179,9 +187,24 @@ def test_the_host_back_is_held_out_until_the_printed_rerun_updates_it(site):
     assert APP2.check_output("/opt/shopdb/current/venv/bin/python -V").startswith("Python 3.13")
     assert APP1.check_output("/opt/shopdb/current/venv/bin/python -V").startswith("Python 3.11")
     assert set(upstream().values()) == {"up"}
-    marker = uuid.uuid4().hex
-    for _ in range(8):
-        assert subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
-                               f"{site['url']}/api/health?probe={marker}"],
-                              capture_output=True, text=True).stdout == "200"
+    marker = send_marked_requests(site)
     assert served_by(APP1, marker) and served_by(APP2, marker), "both app hosts must serve again"
+
+
+def test_rollback_takes_the_app_hosts_back_one_at_a_time(site):
+    """rollback.yml on the multi-host site (both hosts on N+1 now): the schema goes back with N+1's own
+    downgrade, then each app host in turn leaves the rotation, returns to N and comes back; none fails."""
+    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(ROOT / "ansible" / "rollback.yml")]
+    with probe(site) as p:
+        rc, out, seconds = run_playbook(cmd, "multihost-rollback")
+    record("rollback", {"from": NEW, "to": BASE, "playbook_s": round(seconds, 1), "requests": len(p.samples),
+                        "failed_requests": len(p.failures), "failures": p.failure_kinds()})
+    assert rc == 0, out[-3000:]
+    assert current_release(APP1) == current_release(APP2) == BASE
+    assert app_ready(APP1) == app_ready(APP2) == "200"
+    db = testinfra.get_host("podman://shopdb-mh-db")
+    assert "fleet_marker" not in db.check_output("mariadb -N -e 'SHOW TABLES FROM shopdb'").split()
+    assert p.failures == [], p.report()
+    assert set(upstream().values()) == {"up"}
+    marker = send_marked_requests(site)
+    assert served_by(APP1, marker) and served_by(APP2, marker), "both app hosts must serve after the rollback"
