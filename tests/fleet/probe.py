@@ -1,6 +1,9 @@
 """A load probe for update tests: one HTTPS request through the proxy every `interval` seconds, each in
 its own thread, so a slow answer never delays the next request. Every answer other than the expected
-status (errors, timeouts, 5xx) counts as a failed request."""
+status (errors, timeouts, 5xx) counts as a failed request. With `body` (n -> a dict) each request is a POST
+of that JSON, the n-th request's own body: a write probe."""
+import itertools
+import json
 import ssl
 import threading
 import time
@@ -19,8 +22,9 @@ class Sample:
 
 
 class Probe:
-    def __init__(self, url, headers=None, interval=0.1, timeout=30, expect=200):
+    def __init__(self, url, headers=None, interval=0.1, timeout=30, expect=200, body=None):
         self.url, self.headers, self.interval, self.timeout, self.expect = url, headers or {}, interval, timeout, expect
+        self.body, self._count = body, itertools.count()
         self.samples: list[Sample] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -34,7 +38,12 @@ class Probe:
         t0 = time.monotonic()
         status, error = None, ""
         try:
-            req = urllib.request.Request(self.url, headers=self.headers)
+            if self.body is None:
+                req = urllib.request.Request(self.url, headers=self.headers)
+            else:
+                data = json.dumps(self.body(next(self._count))).encode()
+                req = urllib.request.Request(self.url, data=data, method="POST",
+                                             headers={**self.headers, "Content-Type": "application/json"})
             with urllib.request.urlopen(req, context=self._ctx, timeout=self.timeout) as r:
                 r.read()
                 status = r.status

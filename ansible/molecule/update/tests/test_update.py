@@ -106,15 +106,24 @@ def probe(site):
 
 
 def test_a_normal_update_serves_every_request(host, site, releases):
+    """Reads every 100 ms and, beside them, a write every 200 ms (a new location each): none fails, and
+    every write the API acknowledged is in the database afterwards."""
     assert current_release(host) == BASE
-    with probe(site) as p:
+    run = os.urandom(4).hex()
+    writes = Probe(f"https://{site['address']}/api/locations", headers=site["auth"], interval=0.2, expect=201,
+                   body=lambda n: {"code": f"probe-{run}-{n}", "name": "written during the update"})
+    with probe(site) as p, writes as w:
         time.sleep(1)
         rc, out, seconds = update(releases, V_GOOD)
         time.sleep(1)
     assert rc == 0, out[-3000:]
+    stored = int(host.check_output(f"mariadb -N -e \"SELECT COUNT(*) FROM shopdb.locations WHERE code LIKE 'probe-{run}-%'\""))
     record("normal_update", {"from": BASE, "to": V_GOOD, "seconds": round(seconds, 1), "requests": len(p.samples),
                              "failed_requests": len(p.failures), "max_gap_s": round(p.max_gap(), 3),
-                             "starts_later_than_200ms": p.late_starts(0.2)})
+                             "starts_later_than_200ms": p.late_starts(0.2), "writes": len(w.samples),
+                             "failed_writes": len(w.failures), "writes_stored": stored})
+    assert w.failures == [], w.report()
+    assert stored == len(w.samples)
     # One request every 100 ms; on a loaded machine the probe itself is sometimes scheduled late, which the
     # measurement shows (max gap) but must stay rare.
     assert p.late_starts(0.2) <= len(p.samples) // 100, p.report()
