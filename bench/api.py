@@ -14,6 +14,9 @@ The SQL each URL runs is captured in-process (a cursor listener, literal paramet
 client/server round trips it costs, and replayed as the ceiling: one PyMySQL connection per process, as many
 processes as gunicorn workers. The HTTP load comes from wrk (C, epoll): a Python load generator would
 take CPU from gunicorn on a small machine and penalise the API side only.
+The detail scenario also measures the server floor: the same gunicorn settings serving a WSGI callable that
+returns the detail response's bytes and does nothing else. Its ratio to the ceiling is the highest an app of
+zero cost could reach on this server and machine, so it tells a target the app cannot meet from one it does not.
 """
 
 import argparse
@@ -291,27 +294,67 @@ def start_gunicorn(env, workdir, extra_settings=()):
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     process = subprocess.Popen([gunicorn, "--config", str(conf), "app:create_app()"],
                                env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = (workdir / "gunicorn.log").read_text()[-3000:]
-            raise SystemExit(f"gunicorn exited with {process.returncode}:\n{tail}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/api/ready")
-            if connection.getresponse().status == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.3)
-    else:
-        process.terminate()
-        raise SystemExit("gunicorn did not become ready within 60 s")
+    _wait_ready(process, port, workdir / "gunicorn.log", "/api/ready")
     rendered = {}
     exec(text, rendered)  # the settings exactly as gunicorn reads them (hooks and imports left out)
     settings = {k: v for k, v in rendered.items()
                 if not k.startswith("__") and k != "bind" and isinstance(v, (bool, int, float, str, list))}
     return process, port, settings
+
+
+FLOOR_APP = """
+import os
+
+BODY = open(os.environ["BENCH_FLOOR_BODY"], "rb").read()
+HEADERS = [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))]
+
+
+def application(environ, start_response):
+    start_response("200 OK", HEADERS)
+    return [BODY]
+"""
+
+
+def start_floor(env, workdir, settings, body):
+    """gunicorn with the app's *settings* (hooks left out: there is no app to fork from) serving FLOOR_APP,
+    which answers every request with *body*. Returns (process, port)."""
+    floor = workdir / "floor"
+    floor.mkdir()
+    (floor / "floor_app.py").write_text(FLOOR_APP)
+    (floor / "body.json").write_bytes(body)
+    port = _free_port()
+    conf = {**settings, "bind": f"127.0.0.1:{port}"}
+    (floor / "gunicorn.conf.py").write_text("".join(f"{k} = {v!r}\n" for k, v in conf.items()))
+    log = open(floor / "gunicorn.log", "w")
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    process = subprocess.Popen([gunicorn, "--config", str(floor / "gunicorn.conf.py"), "--chdir", str(floor),
+                                "floor_app:application"], env=dict(env, BENCH_FLOOR_BODY=str(floor / "body.json")),
+                               stdout=log, stderr=subprocess.STDOUT)
+    _wait_ready(process, port, floor / "gunicorn.log", "/")
+    return process, port
+
+
+def _wait_ready(process, port, log, path):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    raise SystemExit("gunicorn did not become ready within 60 s")
+
+
+def _get(port, url, token):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
+    return connection.getresponse().read()
 
 
 def _gunicorn_setting(text):
@@ -430,10 +473,19 @@ def main():
                 plan = [sql[u] for u in urls]
                 http_load(port, urls, 3, args.concurrency, token, workdir, pids)  # warm-up
                 ceiling_load(database, plan, 3, workers)
-                apis, ceilings = [], []
-                for _ in range(args.rounds):
-                    apis.append(http_load(port, urls, args.seconds, args.concurrency, token, workdir, pids))
-                    ceilings.append(ceiling_load(database, plan, args.seconds, workers))
+                apis, ceilings, floors = [], [], []
+                floor = start_floor(env, workdir, settings, _get(port, urls[0], token)) if kind == "detail" else None
+                try:
+                    for _ in range(args.rounds):
+                        apis.append(http_load(port, urls, args.seconds, args.concurrency, token, workdir, pids))
+                        ceilings.append(ceiling_load(database, plan, args.seconds, workers))
+                        if floor:
+                            floors.append(http_load(floor[1], urls, args.seconds, args.concurrency, token, workdir,
+                                                    worker_pids(floor[0].pid)))
+                finally:
+                    if floor:
+                        floor[0].terminate()
+                        floor[0].wait(timeout=30)
                 api, ceiling = best_of(apis), best_of(ceilings)
                 ratio = round(api["req_per_s"] / ceiling["req_per_s"], 2)
                 report["scenarios"][name] = {
@@ -449,6 +501,25 @@ def main():
                       f"errors {api['errors']}")
                 print(f"api: {name:17} CPU ms per request: API {api['cpu_ms_per_request']} | "
                       f"ceiling {ceiling['cpu_ms_per_request']}")
+                if floors:
+                    server_floor = best_of(floors)
+                    # An app that cost nothing but its SQL would still pay the server's and the load
+                    # generator's CPU (the floor's) and the SQL's (the ceiling's) on the same cores.
+                    floor_cpu, sql_cpu = server_floor["cpu_ms_per_request"], ceiling["cpu_ms_per_request"]
+                    per_request_ms = (floor_cpu["gunicorn_workers"] + floor_cpu["wrk"]
+                                      + sql_cpu["pymysql_processes"] + sql_cpu["mariadb_all_clients"])
+                    bound = round(1000 * os.cpu_count() / per_request_ms / ceiling["req_per_s"], 2)
+                    report["scenarios"][name].update(
+                        server_floor=server_floor,
+                        server_floor_ratio=round(server_floor["req_per_s"] / ceiling["req_per_s"], 2),
+                        zero_cost_app_cpu_ms_per_request=round(per_request_ms, 3),
+                        zero_cost_app_ratio_bound=bound)
+                    print(f"api: {name:17} server floor (same gunicorn, a WSGI callable returning the same bytes) "
+                          f"{server_floor['req_per_s']:7.1f} req/s, ratio "
+                          f"{report['scenarios'][name]['server_floor_ratio']:.2f}; CPU ms per request "
+                          f"{floor_cpu}")
+                    print(f"api: {name:17} an app costing only its SQL would need {per_request_ms:.3f} ms of CPU per "
+                          f"request (floor + ceiling) on {os.cpu_count()} CPUs: ratio at most {bound:.2f}")
         finally:
             process.terminate()
             process.wait(timeout=30)
