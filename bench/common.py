@@ -1,5 +1,5 @@
 """Helpers the benchmarks share: a throw-away MariaDB database and user, the role's gunicorn settings,
-percentiles, and writing bench/results/<name>.json."""
+percentiles, the machine's busy CPU time, and writing bench/results/<name>.json."""
 
 import json
 import os
@@ -137,6 +137,14 @@ def machine():
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "mariadb": version,
             "innodb_buffer_pool_mb": int(pool) // 2**20, "kernel": platform.release(),
             "loadavg_at_start": [round(x, 2) for x in load]}
+
+
+def cpu_busy_seconds():
+    """Busy CPU seconds of the whole machine so far, summed over its CPUs: /proc/stat's user, nice, system, irq,
+    softirq and steal (everything but idle and iowait; guest time is inside user already)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def write_result(name, data):

@@ -1,19 +1,30 @@
 """Deploy benchmark: the real playbooks against one-host sites in podman containers running systemd, the
 same image and options as the `site` Molecule scenario (its "full-site host"), timed with the wall clock.
 
-    python bench/deploy.py [--fleet 1,2,4] [--release bookworm] [--converge-only]
+    python bench/deploy.py [--fleet 1,2,4] [--release bookworm] [--converge-only] [--bare]
 
-1. One site: the first converge of ansible/site.yml, the idempotent re-run (changed=0 is asserted), then
-   ansible/update.yml to a new release N+1 built as the update scenario builds it (tests/fleet/releases.py:
-   a copy of this tree with a new version and one additive migration, its wheelhouse beside release N's).
+0. With --bare, first a fresh Debian server (localhost/shopdb-debian-bare from scripts/images.sh: debootstrap
+   minbase with systemd and python3 only): the first converge of site.yml, which installs MariaDB, nginx, ...
+   from the Debian mirror as a real first install does, and its re-run; the container is removed after.
+1. One site: the first converge of ansible/site.yml, the idempotent re-run (changed=0 is asserted), the
+   per-task floor (a generated playbook doing the re-run's tasks with no work in them: the re-run's shape at
+   what Ansible and the connection cost alone), then ansible/update.yml to a new release N+1 built as the
+   update scenario builds it (tests/fleet/releases.py: a copy of this tree with a new version and one additive
+   migration, its wheelhouse beside release N's).
 2. Fleet scaling: the same kind of update (a release change without migrations) pushed with update.yml to
    1, 2 and 4 one-host sites with `--forks` = number of sites and every site in one batch
    (`shopdb_update_sites_per_batch` = number of sites); the extra sites are provisioned at N+1 first.
    `--sequential` also pushes one more release to all of them one site per batch (update.yml's default).
 Targets: re-run <= 25% of the first converge; 4 sites <= 1.5x one site. `--converge-only` runs only step 1's
-first converge and re-run (about 8 minutes) to measure the re-run ratio; it writes bench/results/deploy-converge.json.
+first converge, re-run and floor (about 8 minutes) to measure the re-run ratio; it writes
+bench/results/deploy-converge.json.
 
-The containers are named bench-deploy-<n> and removed at the end, also on failure or Ctrl-C. The
+Each run also records the machine's busy CPU seconds (cpu_s, /proc/stat, every process on the machine: controller,
+containers and anything else) and the load average at its start. They bound what this machine can do: an N-site
+update that used cpu_s CPU-seconds cannot take less than cpu_s / CPUs on it (fleet_<N>_cpu_bound_over_1 puts that
+over the 1-site update's time), and the floor bounds the re-run (rerun_floor_over_first).
+
+The containers are named bench-deploy-<n> (and bench-deploy-bare) and removed at the end, also on failure or Ctrl-C. The
 inventory and its throwaway secrets (generated here, one set per site) live in a private temporary
 directory removed at the end; they are never printed (SHOPDB_NO_LOG=true). Playbook logs, with
 per-task times (profile_tasks), go to .cache/bench-deploy/logs/.
@@ -36,12 +47,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
-from common import write_result  # noqa: E402
+import yaml  # noqa: E402
+from common import cpu_busy_seconds, write_result  # noqa: E402
 from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
 
 CACHE = ROOT / ".cache" / "bench-deploy"
 LOGS = CACHE / "logs"
 PREFIX = "bench-deploy-"
+BARE_HOST = f"{PREFIX}bare"
 TARGET_RERUN = 0.25
 TARGET_FLEET = 1.5
 VENV_BIN = Path(sys.executable).parent
@@ -94,12 +107,13 @@ def remove_containers():
         print(f"deploy: removed containers {', '.join(names)}", flush=True)
 
 
-def write_inventory(directory, count):
-    """An inventory of `count` one-host sites site_bench<n> (db, app and proxy on bench-deploy-<n>), connected
-    through nsenter as the site scenario is, with a throwaway set of secrets per site (mode 0600)."""
+def write_inventory(directory, count, bare=False):
+    """An inventory of `count` one-host sites site_bench<n> (db, app and proxy on bench-deploy-<n>), and with
+    *bare* site_bare on bench-deploy-bare, connected through nsenter as the site scenario is, with a throwaway
+    set of secrets per site (mode 0600). site_bare builds its own wheelhouse, as a first install does."""
     lines = []
-    for n in range(1, count + 1):
-        site, host = f"site_bench{n}", f"{PREFIX}{n}"
+    sites = [(f"site_bench{n}", f"{PREFIX}{n}") for n in range(1, count + 1)] + [("site_bare", BARE_HOST)] * bare
+    for site, host in sites:
         lines += [f"[{site}_{part}]\n{host}" for part in ("db", "app", "proxy")]
         lines.append(f"[{site}:children]\n{site}_db\n{site}_app\n{site}_proxy")
         secrets_file = directory / "group_vars" / site / "vault.yml"
@@ -109,7 +123,10 @@ def write_inventory(directory, count):
             ("vault_shopdb_secret_key", 36), ("vault_shopdb_jwt_secret_key", 36), ("vault_shopdb_db_app_password", 18),
             ("vault_shopdb_db_backup_password", 18), ("vault_shopdb_admin_password", 15))))
     for part in ("db", "app", "proxy"):
-        lines.append(f"[shopdb_{part}:children]\n" + "\n".join(f"site_bench{n}_{part}" for n in range(1, count + 1)))
+        lines.append(f"[shopdb_{part}:children]\n" + "\n".join(f"{site}_{part}" for site, _ in sites))
+    if bare:
+        (directory / "group_vars" / "site_bare" / "wheelhouse.yml").write_text(
+            f"shopdb_app_wheelhouse_dir: {json.dumps(str(directory / 'wheelhouse-bare'))}\n")
     (directory / "inventory.ini").write_text("\n".join(lines) + "\n")
     (directory / "group_vars" / "all.yml").write_text(f"""---
 ansible_connection: community.docker.nsenter
@@ -129,7 +146,8 @@ PROFILE = re.compile(r"^(.+?) -{3,} (\d+\.\d+)s$")
 
 
 def playbook(inventory, label, playbook_name, *args, forks=None):
-    """Run an ansible/ playbook; returns its wall-clock seconds, recap and slowest tasks. Raises on failure."""
+    """Run an ansible/ playbook (or the one at an absolute path); returns its wall-clock seconds, the machine's
+    busy CPU seconds meanwhile, the load average at its start, its recap and slowest tasks. Raises on failure."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{label}.log"
     cmd = [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(ROOT / "ansible" / playbook_name), *args]
@@ -137,18 +155,21 @@ def playbook(inventory, label, playbook_name, *args, forks=None):
         cmd += ["--forks", str(forks)]
     print(f"deploy: {label}: ansible-playbook {playbook_name} {' '.join(args)}"
           f"{f' --forks {forks}' if forks else ''} (log {log.relative_to(ROOT)})", flush=True)
-    started = time.monotonic()
+    load = [round(x, 2) for x in os.getloadavg()]
+    cpu_started, started = cpu_busy_seconds(), time.monotonic()
     with log.open("w") as out:
         code = subprocess.call(cmd, cwd=ROOT, env=env(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     seconds = round(time.monotonic() - started, 1)
+    cpu_s = round(cpu_busy_seconds() - cpu_started, 1)
     text = log.read_text(errors="replace")
     if code != 0:
         raise SystemExit(f"deploy: {label} failed (exit {code}) after {seconds} s; the end of {log}:\n{text[-4000:]}")
     recap = {m[1]: {"ok": int(m[2]), "changed": int(m[3])} for m in map(RECAP.match, text.splitlines()) if m}
     slowest = [{"task": m[1].strip(), "s": float(m[2])} for m in map(PROFILE.match, text.splitlines()) if m]
-    print(f"deploy: {label}: {seconds} s, changed " + ", ".join(f"{h}={r['changed']}" for h, r in recap.items()),
-          flush=True)
-    return {"seconds": seconds, "recap": recap, "slowest_tasks": slowest, "changed_tasks": changed_tasks(text)}
+    print(f"deploy: {label}: {seconds} s, {cpu_s} CPU-s (load {load[0]} at the start), changed "
+          + ", ".join(f"{h}={r['changed']}" for h, r in recap.items()), flush=True)
+    return {"seconds": seconds, "cpu_s": cpu_s, "loadavg_at_start": load, "recap": recap, "slowest_tasks": slowest,
+            "changed_tasks": changed_tasks(text), "executed": executed_tasks(text)}
 
 
 def changed_tasks(text):
@@ -160,6 +181,67 @@ def changed_tasks(text):
         elif line.startswith("changed: [") and task and task not in found:
             found.append(task)
     return found
+
+
+# Modules Ansible runs on the controller whatever the play's connection (action plugins that never reach the host).
+CONTROLLER_ACTIONS = {"assert", "fail", "set_fact", "debug", "include_vars", "include_tasks", "import_tasks",
+                      "include_role", "import_role", "meta", "validate_argument_spec", "add_host", "group_by",
+                      "set_stats", "pause"}
+TASK_HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?:([a-z0-9_]+) : )?(.*)\] \*+$")
+
+
+def controller_tasks():
+    """(role or None, task name) of the kit's tasks whose module runs on the controller: the actions above, or
+    delegated to localhost. Every module is named by its FQCN (the kit's style), so the action is the dotted key."""
+    found = set()
+
+    def walk(tasks, role):
+        for task in tasks if isinstance(tasks, list) else []:
+            if not isinstance(task, dict):
+                continue
+            for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks", "handlers"):
+                walk(task.get(key), role)
+            action = next((key for key in task if "." in key), "")
+            if "name" in task and (action.rsplit(".", 1)[-1] in CONTROLLER_ACTIONS
+                                   or task.get("delegate_to") == "localhost"):
+                found.add((role, task["name"]))
+
+    kit = ROOT / "ansible"
+    for path in [*kit.glob("*.yml"), *kit.glob("tasks/*.yml"), *kit.glob("roles/*/tasks/*.yml"),
+                 *kit.glob("roles/*/handlers/*.yml")]:
+        walk(yaml.safe_load(path.read_text()), path.parts[-3] if "roles" in path.parts else None)
+    return found
+
+
+def executed_tasks(text):
+    """The tasks that ran (not skipped), in order: [task, results, where]: results counts loop items, where is
+    'host' or 'controller' (controller_tasks())."""
+    local, runs, current = controller_tasks(), [], None
+    for line in text.splitlines():
+        header = TASK_HEADER.match(line)
+        if header:
+            implicit_check = header[2].startswith("Validating arguments against arg spec")  # meta/argument_specs
+            current = [header[2], 0, "controller" if (header[1], header[2]) in local or implicit_check else "host"]
+        elif line.startswith(("ok: [", "changed: [")) and current:
+            if current[1] == 0:
+                runs.append(current)
+            current[1] += 1
+    return runs
+
+
+def floor_playbook(path, host, executed):
+    """A playbook doing the *executed* tasks with no work in them: each host task becomes `stat /` (become, as the
+    roles' plays), each controller task a true assert, with as many loop items as it had."""
+    tasks = []
+    for n, (_, results, where) in enumerate(executed, start=1):
+        task = ({"name": f"{n}: stat", "ansible.builtin.stat": {"path": "/"}, "become": True} if where == "host"
+                else {"name": f"{n}: assert", "ansible.builtin.assert": {"that": True, "quiet": True}})
+        if results > 1:
+            task["loop"] = list(range(results))
+        tasks.append(task)
+    path.write_text(yaml.safe_dump([{"name": "The re-run's tasks with no work in them", "hosts": host,
+                                     "gather_facts": False, "tasks": tasks}], sort_keys=False))
+    return path
 
 
 def sites_up_to(count):
@@ -189,19 +271,50 @@ def run(args, workdir):
     subprocess.run(["bash", str(ROOT / "scripts" / "images.sh"), args.release], env=env(), check=True)
     result = {"machine": machine(), "image": image, "fleet": fleet, "runs": {}}
     runs = result["runs"]
-    inventory = write_inventory(workdir, most)
+    figures = result["figures"] = {}
+    inventory = write_inventory(workdir, most, bare=args.bare)
     base = version_of(ROOT)
     releases_dir = CACHE / "releases"
+
+    # 0. A fresh Debian server: what a real site's first install costs (the Molecule image preinstalls the packages).
+    if args.bare:
+        result["bare_image"] = f"localhost/shopdb-debian-bare:{args.release}"
+        subprocess.run(["bash", str(ROOT / "scripts" / "images.sh"), args.release],
+                       env=dict(env(), SHOPDB_IMAGES_BARE="1"), check=True)
+        start_containers([BARE_HOST], result["bare_image"])
+        try:
+            runs["bare_first_converge"] = playbook(inventory, "bare-first-converge", "site.yml", "--limit", "site_bare")
+            runs["bare_rerun"] = playbook(inventory, "bare-rerun", "site.yml", "--limit", "site_bare")
+        except SystemExit as failure:  # a real defect of the roles: reported at the end, the other steps still run
+            figures["bare_failed"] = str(failure)[-4000:]
+            print(failure, flush=True)
+        else:
+            figures.update(bare_first_converge_s=runs["bare_first_converge"]["seconds"],
+                           bare_rerun_s=runs["bare_rerun"]["seconds"],
+                           bare_rerun_over_first=round(runs["bare_rerun"]["seconds"]
+                                                       / runs["bare_first_converge"]["seconds"], 2),
+                           bare_rerun_changed_tasks=runs["bare_rerun"]["changed_tasks"])
+        podman("rm", "-f", "-t", "0", BARE_HOST, check=False)  # its services would compete with the steps below
 
     # 1. One site, the full-site host.
     start_containers([f"{PREFIX}1"], image)
     runs["first_converge"] = playbook(inventory, "first-converge", "site.yml", "--limit", "site_bench1")
     runs["rerun"] = playbook(inventory, "rerun", "site.yml", "--limit", "site_bench1")
     not_idempotent = runs["rerun"]["changed_tasks"]
-    figures = {"first_converge_s": runs["first_converge"]["seconds"], "rerun_s": runs["rerun"]["seconds"],
-               "rerun_over_first": round(runs["rerun"]["seconds"] / runs["first_converge"]["seconds"], 2),
-               "rerun_target": TARGET_RERUN, "rerun_changed_tasks": not_idempotent}
-    result["figures"] = figures
+    figures.update(first_converge_s=runs["first_converge"]["seconds"], rerun_s=runs["rerun"]["seconds"],
+                   rerun_over_first=round(runs["rerun"]["seconds"] / runs["first_converge"]["seconds"], 2),
+                   rerun_target=TARGET_RERUN, rerun_changed_tasks=not_idempotent)
+    # The floor: the re-run's executed tasks (ok or changed, loop items included) with no work in them.
+    executed = runs["rerun"]["executed"]
+    runs["task_floor"] = playbook(inventory, "task-floor",
+                                  floor_playbook(workdir / "floor.yml", f"{PREFIX}1", executed))
+    floor = runs["task_floor"]["seconds"]
+    figures.update(
+        rerun_tasks=len(executed),
+        rerun_module_runs={where: sum(n for _, n, w in executed if w == where) for where in ("host", "controller")},
+        task_floor_s=floor, task_floor_per_task_s=round(floor / len(executed), 3),
+        rerun_over_floor=round(runs["rerun"]["seconds"] / floor, 2),
+        rerun_floor_over_first=round(floor / runs["first_converge"]["seconds"], 2))
     if args.converge_only:
         result["fleet"] = []
         return result
@@ -249,6 +362,10 @@ def run(args, workdir):
     figures["update_s"] = runs["update"]["seconds"]
     for sites in fleet:
         figures[f"fleet_{sites}_sites_s"] = runs[f"fleet_{sites}"]["seconds"]
+        figures[f"fleet_{sites}_cpu_s"] = runs[f"fleet_{sites}"]["cpu_s"]
+        if 1 in fleet:  # the least this run could take on this machine's CPUs, over the 1-site run's time
+            figures[f"fleet_{sites}_cpu_bound_over_1"] = round(
+                runs[f"fleet_{sites}"]["cpu_s"] / os.cpu_count() / runs["fleet_1"]["seconds"], 2)
     if 1 in fleet and len(fleet) > 1:
         figures[f"fleet_{most}_over_1"] = round(runs[f"fleet_{most}"]["seconds"] / runs["fleet_1"]["seconds"], 2)
         figures["fleet_target"] = TARGET_FLEET
@@ -261,29 +378,54 @@ def run(args, workdir):
 
 
 def report(result):
-    f = result["figures"]
+    f, runs, cpus = result["figures"], result["runs"], result["machine"]["cpus"]
     met = lambda ok: "met" if ok else "NOT met"  # noqa: E731
-    print("\n== deploy figures (wall clock; machine: "
-          f"{result['machine']['cpus']} CPUs, load {result['machine']['loadavg_at_start']} at the start)")
-    print(f"first converge (site.yml, 1 site)      {f['first_converge_s']:7.1f} s")
-    print(f"idempotent re-run (changed=0: {'yes' if not f['rerun_changed_tasks'] else 'NO'})     "
-          f"{f['rerun_s']:7.1f} s   re-run/first {f['rerun_over_first']:.2f} "
-          f"(target <= {TARGET_RERUN}) {met(f['rerun_over_first'] <= TARGET_RERUN)}")
+
+    def line(label, run, extra=""):
+        print(f"{label:<48}{run['seconds']:7.1f} s  {run['cpu_s']:6.1f} CPU-s  load {run['loadavg_at_start'][0]:5.2f}"
+              + (f"   {extra}" if extra else ""))
+
+    print(f"\n== deploy figures (wall clock; CPU-s = the machine's busy CPU seconds meanwhile, of {cpus} CPUs; "
+          "load = 1-minute load average at the start)")
+    if "bare_failed" in f:
+        print("fresh Debian server (bare image): FAILED, see above")
+    elif "bare_first_converge_s" in f:
+        print("-- a fresh Debian server (bare image: the roles install every package from the mirror)")
+        line("first converge (site.yml, 1 site)", runs["bare_first_converge"])
+        line(f"idempotent re-run (changed=0: {'yes' if not f['bare_rerun_changed_tasks'] else 'NO'})",
+             runs["bare_rerun"], f"re-run/first {f['bare_rerun_over_first']:.2f} (target <= {TARGET_RERUN}) "
+             f"{met(f['bare_rerun_over_first'] <= TARGET_RERUN)}")
+    print("-- the Molecule full-site host (the image preinstalls the roles' packages; the issue's figures)")
+    line("first converge (site.yml, 1 site)", runs["first_converge"])
+    line(f"idempotent re-run (changed=0: {'yes' if not f['rerun_changed_tasks'] else 'NO'})", runs["rerun"],
+         f"re-run/first {f['rerun_over_first']:.2f} (target <= {TARGET_RERUN}) "
+         f"{met(f['rerun_over_first'] <= TARGET_RERUN)}")
+    line(f"task floor: the re-run's {f['rerun_tasks']} tasks, no work", runs["task_floor"],
+         f"{f['task_floor_per_task_s']:.3f} s/task; re-run/floor {f['rerun_over_floor']:.2f}")
+    runs_on = f["rerun_module_runs"]
+    print(f"   ({runs_on['host']} module runs on the host, {runs_on['controller']} on the "
+          f"controller, loop items included.) floor/first converge {f['rerun_floor_over_first']:.2f}: "
+          + (f"above {TARGET_RERUN}: the re-run target cannot be met here without fewer tasks"
+             if f["rerun_floor_over_first"] > TARGET_RERUN else f"within {TARGET_RERUN}: the tasks alone do not rule "
+             "the target out"))
     if "update_s" in f:
-        print(f"update.yml N -> N+1 (with a migration) {f['update_s']:7.1f} s")
+        line("update.yml N -> N+1 (with a migration)", runs["update"])
     for sites in result["fleet"]:
-        print(f"update.yml to {sites} site(s) in one batch, forks={sites}{' ' * (2 - len(str(sites)))}"
-              f"{f[f'fleet_{sites}_sites_s']:7.1f} s")
+        line(f"update.yml to {sites} site(s) in one batch, forks={sites}", runs[f"fleet_{sites}"])
     most = max(result["fleet"] + [1])
     if f"fleet_{most}_over_1" in f:
         print(f"fleet {most} sites / 1 site: {f[f'fleet_{most}_over_1']:.2f} (target <= {TARGET_FLEET}) "
-              f"{met(f[f'fleet_{most}_over_1'] <= TARGET_FLEET)}")
+              f"{met(f[f'fleet_{most}_over_1'] <= TARGET_FLEET)}; CPU bound on {cpus} CPUs: "
+              f"{f[f'fleet_{most}_cpu_bound_over_1']:.2f} (the {most}-site run used {f[f'fleet_{most}_cpu_s']} CPU-s, "
+              f"the 1-site run took {f['fleet_1_sites_s']} s)")
     if f"fleet_{most}_sequential_s" in f:
         ratio = f.get(f"fleet_{most}_sequential_over_1")
         print(f"{most} sites one at a time (the default)   {f[f'fleet_{most}_sequential_s']:7.1f} s"
               + (f"   / 1 site: {ratio:.2f}" if ratio else ""))
     if f["rerun_changed_tasks"]:
         print("re-run NOT idempotent, tasks that changed: " + "; ".join(f["rerun_changed_tasks"]))
+    if f.get("bare_rerun_changed_tasks"):
+        print("bare re-run NOT idempotent, tasks that changed: " + "; ".join(f["bare_rerun_changed_tasks"]))
 
 
 def main(argv):
@@ -293,7 +435,11 @@ def main(argv):
                         help="also push one more release to all the fleet's sites one site per batch (update.yml's "
                              "default), for comparison")
     parser.add_argument("--converge-only", action="store_true",
-                        help="only the first converge and the idempotent re-run of site.yml (no update, no fleet)")
+                        help="only the first converge, the idempotent re-run of site.yml and the floor (no update, "
+                             "no fleet)")
+    parser.add_argument("--bare", action="store_true",
+                        help="first converge and re-run a fresh Debian server too (packages installed from the "
+                             "mirror, as a real first install)")
     parser.add_argument("--release", default="bookworm", choices=("bookworm", "trixie"), help="the hosts' Debian")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -309,7 +455,10 @@ def main(argv):
         shutil.rmtree(workdir, ignore_errors=True)
     write_result("deploy-converge" if args.converge_only else "deploy", result)
     report(result)
-    if result["figures"]["rerun_changed_tasks"]:
+    figures = result["figures"]
+    if "bare_failed" in figures:
+        raise SystemExit("deploy: site.yml failed on the fresh Debian server (see its log above)")
+    if figures["rerun_changed_tasks"] or figures.get("bare_rerun_changed_tasks"):
         raise SystemExit("deploy: the re-run of site.yml changed something (see above): site.yml is not idempotent")
 
 

@@ -2,6 +2,8 @@
 # Builds the Molecule base images from Debian's own packages (no registry is reachable here):
 #   localhost/shopdb-debian:bookworm   Debian 12
 #   localhost/shopdb-debian:trixie     Debian 13
+#   localhost/shopdb-debian-bare:<release>   with SHOPDB_IMAGES_BARE=1: BASE_PACKAGES only, a fresh server
+#                                            for bench/deploy.py --bare (the roles install everything)
 # Each is a debootstrap minbase rootfs with systemd as /sbin/init, imported into rootful podman.
 #
 # Speed-up, stated plainly: the images also preinstall the Debian packages the roles install
@@ -12,7 +14,8 @@
 # An image is rebuilt only when it is missing or its recipe changed (package lists and RECIPE, hashed
 # into an image label). Downloaded packages are kept in .cache/images/ so a rebuild is mostly local.
 # Usage: scripts/images.sh [bookworm|trixie ...]      (default: both)
-# Env:   SHOPDB_DEBIAN_MIRROR (default http://deb.debian.org/debian), SHOPDB_IMAGES_FORCE=1 to rebuild.
+# Env:   SHOPDB_DEBIAN_MIRROR (default http://deb.debian.org/debian), SHOPDB_IMAGES_FORCE=1 to rebuild,
+#        SHOPDB_IMAGES_BARE=1 for the bare images instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/containers.conf}
@@ -32,6 +35,11 @@ EXTRA_PACKAGES=(
 # Bump when the build steps below change in a way that changes the image.
 RECIPE=2
 HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" "${EXTRA_PACKAGES[@]}" | sha256sum | cut -c1-16)
+NAME=shopdb-debian
+if [ "${SHOPDB_IMAGES_BARE:-0}" = 1 ]; then
+  NAME=shopdb-debian-bare
+  HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" bare | sha256sum | cut -c1-16)
+fi
 CACHE=$PWD/.cache/images
 
 [ "$(id -u)" -eq 0 ] || { echo "images: run as root (rootful podman and debootstrap need it)" >&2; exit 1; }
@@ -44,7 +52,7 @@ exec 9>/run/lock/shopdb-images.lock
 flock 9
 
 build() {
-  local release=$1 image=localhost/shopdb-debian:$1 rootfs
+  local release=$1 image=localhost/$NAME:$1 rootfs
   if [ "${SHOPDB_IMAGES_FORCE:-0}" != 1 ] &&
      [ "$(podman image inspect --format '{{ index .Labels "shopdb.images.hash" }}' "$image" 2>/dev/null)" = "$HASH" ]; then
     echo "images: $image is up to date"
@@ -58,22 +66,24 @@ build() {
   mkdir -p "$CACHE/$release"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" --cache-dir="$CACHE/$release" \
     "$release" "$rootfs" "$MIRROR" >/dev/null
-  echo "images: installing role packages into $release"
-  # No service starts inside the chroot; mariadb's postinst still initialises its data directory.
-  printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"; chmod 755 "$rootfs/usr/sbin/policy-rc.d"
-  mount -t proc proc "$rootfs/proc"
-  mount --bind "$CACHE/$release" "$rootfs/var/cache/apt/archives"
-  chroot "$rootfs" apt-get -o APT::Sandbox::User=root update -qq
-  DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get -o APT::Sandbox::User=root install -y -qq \
-    --no-install-recommends "${EXTRA_PACKAGES[@]}" >"$rootfs/var/log/shopdb-images-apt.log" 2>&1 ||
-    { tail -30 "$rootfs/var/log/shopdb-images-apt.log" >&2; return 1; }
-  umount "$rootfs/var/cache/apt/archives"
-  [ -d "$rootfs/var/lib/mysql/mysql" ] || { echo "images: mariadb-server did not initialise its data directory" >&2; return 1; }
-  # sshd is there for the backup role's off-host copy test only: off at boot, keys made per container.
-  chroot "$rootfs" systemctl disable --quiet ssh.service
-  umount "$rootfs/proc"
-  rm -f "$rootfs"/etc/ssh/ssh_host_*
-  rm -f "$rootfs/usr/sbin/policy-rc.d"
+  if [ "$NAME" = shopdb-debian ]; then
+    echo "images: installing role packages into $release"
+    # No service starts inside the chroot; mariadb's postinst still initialises its data directory.
+    printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"; chmod 755 "$rootfs/usr/sbin/policy-rc.d"
+    mount -t proc proc "$rootfs/proc"
+    mount --bind "$CACHE/$release" "$rootfs/var/cache/apt/archives"
+    chroot "$rootfs" apt-get -o APT::Sandbox::User=root update -qq
+    DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get -o APT::Sandbox::User=root install -y -qq \
+      --no-install-recommends "${EXTRA_PACKAGES[@]}" >"$rootfs/var/log/shopdb-images-apt.log" 2>&1 ||
+      { tail -30 "$rootfs/var/log/shopdb-images-apt.log" >&2; return 1; }
+    umount "$rootfs/var/cache/apt/archives"
+    [ -d "$rootfs/var/lib/mysql/mysql" ] || { echo "images: mariadb-server did not initialise its data directory" >&2; return 1; }
+    # sshd is there for the backup role's off-host copy test only: off at boot, keys made per container.
+    chroot "$rootfs" systemctl disable --quiet ssh.service
+    umount "$rootfs/proc"
+    rm -f "$rootfs"/etc/ssh/ssh_host_*
+    rm -f "$rootfs/usr/sbin/policy-rc.d"
+  fi
   # systemd assigns a fresh machine-id at boot when the file is empty (systemd CONTAINER_INTERFACE).
   : > "$rootfs/etc/machine-id"
   echo "images: importing $image"
