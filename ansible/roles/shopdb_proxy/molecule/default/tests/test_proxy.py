@@ -233,3 +233,27 @@ def test_a_key_that_does_not_match_the_certificate_is_refused_before_any_change(
     assert "is not the private key of the first certificate" in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr
     assert "TASK [shopdb_proxy : Install nginx.]" not in r.stdout  # the preflight stopped the play
     assert [host.file(f).sha256sum for f in files] == before
+
+
+def test_a_host_an_update_held_out_stays_out_until_put_back(host):
+    """update.yml leaves a host it could not switch marked `down`; a plain converge of the site keeps it out
+    (it would serve its old release), and says how to put it back."""
+    if name(host) != "shopdb-proxy-bookworm":
+        pytest.skip("one host is enough for these converges")
+    held = "server 127.0.0.2:8000 max_fails=3 fail_timeout=4s down;"
+    try:
+        r = playbook(host, "-e", '{"shopdb_proxy_upstreams_down": ["127.0.0.2"]}')  # as update.yml renders it
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+        assert held in host.check_output("nginx -T 2>/dev/null")
+
+        r = playbook(host)  # a converge with the inventory's values, as site.yml runs the role
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+        assert held in host.check_output("nginx -T 2>/dev/null")
+        assert "127.0.0.2 stay(s) out of rotation" in r.stdout
+        assert {get(host)[2]["upstream"] for _ in range(6)} == {"127.0.0.1"}
+    finally:
+        r = playbook(host, "-e", "shopdb_proxy_keep_live_down=false")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    config = host.check_output("nginx -T 2>/dev/null")
+    assert "down;" not in config and "server 127.0.0.2:8000 max_fails=3 fail_timeout=4s;" in config
+    assert {get(host)[2]["upstream"] for _ in range(6)} == {"127.0.0.1", "127.0.0.2"}
