@@ -16,16 +16,16 @@ same image and options as the `site` Molecule scenario (its "full-site host"), t
    (`shopdb_update_sites_per_batch` = number of sites); the extra sites are provisioned at N+1 first.
    `--sequential` also pushes one more release to all of them one site per batch (update.yml's default).
 Targets: re-run <= 25% of the first converge; 4 sites <= 1.5x one site. `--converge-only` runs only step 1's
-first converge, re-run and floor (about 8 minutes) to measure the re-run ratio; it writes
-bench/results/deploy-converge.json.
+first converge, re-run and floor (and step 0 with --bare; 3 to 5 minutes here) to measure the re-run ratio; it
+writes bench/results/deploy-converge.json.
 
 Each run also records the machine's busy CPU seconds (cpu_s, /proc/stat, every process on the machine: controller,
 containers and anything else) and the load average at its start. They bound what this machine can do: an N-site
 update that used cpu_s CPU-seconds cannot take less than cpu_s / CPUs on it (fleet_<N>_cpu_bound_over_1 puts that
 over the 1-site update's time), and the floor bounds the re-run (rerun_floor_over_first).
 
-The containers are named bench-deploy-<n> (and bench-deploy-bare) and removed at the end, also on failure or Ctrl-C. The
-inventory and its throwaway secrets (generated here, one set per site) live in a private temporary
+The containers are named bench-deploy-<n> (and bench-deploy-bare) and removed at the end, also on failure or
+Ctrl-C. The inventory and its throwaway secrets (generated here, one set per site) live in a private temporary
 directory removed at the end; they are never printed (SHOPDB_NO_LOG=true). Playbook logs, with
 per-task times (profile_tasks), go to .cache/bench-deploy/logs/.
 """
@@ -142,7 +142,7 @@ shopdb_app_wheelhouse_dir: {json.dumps(str(directory / "wheelhouse"))}
 # --- playbook runs ----------------------------------------------------------------------------------
 
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-PROFILE = re.compile(r"^(.+?) -{3,} (\d+\.\d+)s$")
+PROFILE = re.compile(r"^(.+?) -{2,} (\d+\.\d+)s$")  # long task names get only "--"
 
 
 def playbook(inventory, label, playbook_name, *args, forks=None):
