@@ -120,3 +120,15 @@ def make_wheelhouse(base_wheelhouse: Path, src: Path, version: str) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     return dest
+
+
+def good_release_for_each_python(wheelhouse_dir: Path, workdir: Path, pythons: int) -> Path:
+    """Release N+1 (`good`, version <N>.post1) under workdir, its wheelhouse beside each of release N's that
+    converge built in wheelhouse_dir (one per Python of the scenario's hosts); returns its source tree."""
+    base = version_of(ROOT)
+    bases = sorted(wheelhouse_dir.glob(f"shopdb-{base}-cp*"))
+    assert len(bases) == pythons, f"converge should have built N's wheelhouse for {pythons} Pythons: {bases}"
+    src = make_release(workdir, ROOT, f"{base}.post1", "good")
+    for wheelhouse in bases:
+        make_wheelhouse(wheelhouse, src, f"{base}.post1")
+    return src

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
 from tests.fleet import measurements  # noqa: E402
 from tests.fleet.probe import Probe, wait_until  # noqa: E402
-from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
+from tests.fleet.releases import good_release_for_each_python, version_of  # noqa: E402
 
 APP1, APP2, PROXY = (testinfra.get_host(f"podman://shopdb-mh-{n}") for n in ("app1", "app2", "proxy"))
 DOWN = "shopdb-mh-app2"
@@ -101,13 +101,8 @@ def site():
 @pytest.fixture(scope="module")
 def release():
     """Release N+1 (a copy of this tree with one more migration), its wheelhouse beside N's for each Python."""
-    bases = sorted(WHEELHOUSE.glob(f"shopdb-{BASE}-cp*"))
-    assert len(bases) == 2, f"converge should have built N's wheelhouse for Python 3.11 and 3.13: {bases}"
     workdir = ROOT / ".cache" / "fleet-releases-multihost"
-    src = make_release(workdir, ROOT, NEW, "good")
-    for base in bases:
-        make_wheelhouse(base, src, NEW)
-    yield src
+    yield good_release_for_each_python(WHEELHOUSE, workdir, pythons=2)
     shutil.rmtree(workdir, ignore_errors=True)
 
 

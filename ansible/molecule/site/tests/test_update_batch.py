@@ -17,7 +17,7 @@ import testinfra
 
 ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
-from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
+from tests.fleet.releases import good_release_for_each_python, version_of  # noqa: E402
 
 BOOKWORM, TRIXIE = (testinfra.get_host(f"podman://shopdb-site-{n}") for n in ("bookworm", "trixie"))
 # The scenario's wheelhouse directory (molecule.yml): converge built release N there for Python 3.11 and 3.13.
@@ -31,14 +31,9 @@ DRIFT = "CREATE TABLE fleet_marker (id INT PRIMARY KEY, note VARCHAR(40) NOT NUL
 
 @pytest.fixture(scope="module")
 def release():
-    """Release N+1 (a copy of this tree whose migration creates fleet_marker), its wheelhouse beside N's."""
-    bases = sorted(WHEELHOUSE.glob(f"shopdb-{BASE}-cp*"))
-    assert len(bases) == 2, f"converge should have built N's wheelhouse for Python 3.11 and 3.13: {bases}"
+    """Release N+1 (a copy of this tree with one more migration), its wheelhouse beside N's for each Python."""
     workdir = ROOT / ".cache" / "fleet-releases-site"
-    src = make_release(workdir, ROOT, NEW, "good")
-    for base in bases:
-        make_wheelhouse(base, src, NEW)
-    yield src
+    yield good_release_for_each_python(WHEELHOUSE, workdir, pythons=2)
     shutil.rmtree(workdir, ignore_errors=True)
 
 
