@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import extensions, models, plugins  # noqa: F401  (models: registers the core tables on db.metadata)
 from app.api import register_blueprints
-from app.api.common import ErrorSchema, abort_json, json_error
+from app.errors import ErrorSchema, abort_json, json_error
 from app.auth import init_jwt
 from app.cli import register_commands
 from app.config import load_config, refuse_weak_config

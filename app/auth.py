@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select
 
+from app.errors import abort_json, json_error
 from app.extensions import db, jwt
 from app.models import ApiToken, LoginAttempt, TokenBlocklist, User, utcnow
 
@@ -102,8 +103,6 @@ def caller_by_id(user_id):
 def caller_from_api_token(token):
     """The active user owning *token* as a row (id, username, role, ...); 401 (JSON) when the token is unknown,
     revoked or expired, or its user disabled."""
-    from app.api.common import abort_json
-
     row = db.session.execute(_CALLER_BY_TOKEN, {"token_hash": _token_hash(token)}).first()
     if row is None or row.revoked_at is not None:
         abort_json(401, "Unknown or revoked API token: ask an admin for a new one.", code="invalid_token")
@@ -126,8 +125,6 @@ def revoke_jwt(payload):
 
 def init_jwt(app):
     """Wire flask-jwt-extended's callbacks to the blocklist and to the JSON error shape."""
-    from app.api.common import json_error
-
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
         return db.session.scalar(select(TokenBlocklist.id).where(TokenBlocklist.jti == payload["jti"])) is not None

@@ -9,6 +9,7 @@
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
     get_or_404                                   load a row by id, optionally including soft-deleted ones
+    commit_or_409                                commit; a unique violation from a concurrent write is a 409
 
 Typical plugin view::
 
@@ -24,58 +25,17 @@ import hashlib
 from datetime import timezone
 from functools import wraps
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy import inspect as sa_inspect
-from werkzeug.exceptions import default_exceptions
-from werkzeug.http import HTTP_STATUS_CODES
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import caller_by_id, caller_from_api_token
+from app.errors import ErrorDetailSchema, ErrorSchema, abort_json, json_error  # noqa: F401 - public here
 from app.extensions import db
 from app.models import ROLES, AuditLog, User, role_at_least, utcnow
-
-
-# --- errors -----------------------------------------------------------------------------------------
-
-class ErrorDetailSchema(Schema):
-    status = fields.Integer(required=True, metadata={"description": "The HTTP status code."})
-    code = fields.String(required=True, metadata={"description": "Stable machine-readable code, e.g. not_found."})
-    message = fields.String(required=True, metadata={"description": "What went wrong and how to fix it."})
-    details = fields.Raw(metadata={"description": "Per-field messages or other structured context."})
-    request_id = fields.String(metadata={"description": "Matches the X-Request-ID response header."})
-
-
-class ErrorSchema(Schema):
-    """The one error shape: ``{"error": {"status", "code", "message", "details", "request_id"}}``."""
-
-    error = fields.Nested(ErrorDetailSchema, required=True)
-
-
-def abort_json(status, message, code=None, details=None, headers=None):
-    """Stop the request with *status* and the documented JSON error body.
-
-    *message* tells the client what is wrong and how to fix it; *code* defaults to the status name
-    in snake case (e.g. ``precondition_failed``); *details* carries per-field messages.
-    """
-    exc = default_exceptions[status](description=message)
-    exc.data = {"message": message, "code": code, "details": details, "headers": headers or {}}
-    raise exc
-
-
-def json_error(status, message, code=None, details=None, headers=None):
-    """Build (not raise) a response with the documented error body; for error handlers and callbacks."""
-    body = {"status": status,
-            "code": code or HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_").replace("-", "_"),
-            "message": message,
-            "request_id": g.get("request_id")}
-    if details:
-        body["details"] = details
-    response = jsonify(error=body)
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
 
 
 class UTCDateTime(fields.DateTime):
@@ -312,3 +272,13 @@ def get_or_404(model, ident, include_deleted=False):
     if obj is None or (not include_deleted and getattr(obj, "deleted_at", None) is not None):
         abort_json(404, f"No {model.__tablename__} row with id {ident}.")
     return obj
+
+
+def commit_or_409(message, details=None):
+    """Commit the session; a unique key taken by a concurrent write (one that passed the pre-check at the
+    same time) rolls back and answers 409 with *message* instead of a 500. Nothing of the request is kept."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        abort_json(409, message, code="conflict", details=details)
