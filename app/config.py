@@ -75,6 +75,10 @@ class Config:
     # When true, writes without If-Match get 428; when false If-Match is honoured if sent.
     REQUIRE_IF_MATCH = False
 
+    # A list's total is counted exactly up to this many matches; above it the answer says "more than this"
+    # (total_exact=false) instead of scanning every match on every page (docs/adr/0008-bounded-list-totals.md).
+    LIST_COUNT_LIMIT = 10_000
+
     PASSWORD_MIN_LENGTH = 12
     # argon2id cost (argon2-cffi's RFC 9106 low-memory profile; above OWASP's minimum).
     ARGON2_TIME_COST = 3

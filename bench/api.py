@@ -41,6 +41,10 @@ from common import (ROOT, app_env, bench_database, flask, machine, render_role_t
                     summary_ms, write_result)
 
 TARGETS = {"list": 0.5, "detail": 0.6}
+# A list page against the page alone (its rows by the same index walk, no count): issue 20's target; and the
+# deep (last) page's cost within this factor of the first page's.
+PAGE_ALONE_TARGET = 0.5
+DEEP_PAGE_MAX_COST = 2.0
 PER_PAGE_SIZES = (10, 50, 100, 500)
 LOCATIONS = 200
 MACHINE_MAKES = (("DMG Mori", "DMU 50", "Siemens 840D"), ("Mazak", "Integrex i-200", "Mazatrol SmoothX"),
@@ -488,12 +492,25 @@ def main():
                         floor[0].wait(timeout=30)
                 api, ceiling = best_of(apis), best_of(ceilings)
                 ratio = round(api["req_per_s"] / ceiling["req_per_s"], 2)
+                page_alone = None
+                if kind == "list":
+                    # The limit a list can reach: the same statements without the count (docs/adr/0008).
+                    alone_plan = [[q for q in statements if "count(" not in q.lower()] for statements in plan]
+                    page_alone = best_of([ceiling_load(database, alone_plan, args.seconds, workers)
+                                          for _ in range(args.rounds)])
                 report["scenarios"][name] = {
                     "kind": kind, "url": urls[0] if len(urls) == 1 else f"{len(urls)} URLs like {urls[0]}",
                     "queries_per_request": len(plan[0]), "round_trips_per_request": round_trips[urls[0]],
                     "sql": plan[0], "explain": explain(database, plan[0]),
                     "api": api, "ceiling": ceiling, "ratio": ratio, "target": TARGETS[kind],
                     "meets_target": ratio >= TARGETS[kind] and api["errors"] == 0}
+                if page_alone:
+                    alone_ratio = round(api["req_per_s"] / page_alone["req_per_s"], 2)
+                    report["scenarios"][name].update(
+                        page_alone=page_alone, page_alone_ratio=alone_ratio, page_alone_target=PAGE_ALONE_TARGET,
+                        meets_page_alone_target=alone_ratio >= PAGE_ALONE_TARGET and api["errors"] == 0)
+                    print(f"api: {name:17} page alone (no count) {page_alone['req_per_s']:7.1f} req/s | "
+                          f"ratio {alone_ratio:.2f} (target {PAGE_ALONE_TARGET})")
                 print(f"api: {name:17} API {api['req_per_s']:7.1f} req/s p50 {api['p50_ms']:7.1f} ms "
                       f"p99 {api['p99_ms']:7.1f} ms | ceiling {ceiling['req_per_s']:7.1f} req/s "
                       f"p50 {ceiling['p50_ms']:6.1f} ms p99 {ceiling['p99_ms']:6.1f} ms | ratio {ratio:.2f} "
@@ -523,6 +540,12 @@ def main():
         finally:
             process.terminate()
             process.wait(timeout=30)
+    first, deep = (report["scenarios"].get(k) for k in ("list_first_page", "list_last_page"))
+    if first and deep:
+        cost = round(first["api"]["req_per_s"] / deep["api"]["req_per_s"], 2)
+        report["deep_page_cost"] = {"times_first_page": cost, "target_at_most": DEEP_PAGE_MAX_COST,
+                                    "meets_target": cost <= DEEP_PAGE_MAX_COST}
+        print(f"api: the last page costs {cost:.2f}x the first (target at most {DEEP_PAGE_MAX_COST})")
     if baseline:
         compare(report, baseline)
     write_result("api", report)

@@ -81,7 +81,7 @@ class ListArgsSchema(Schema):
 
 def page_schema(item_schema, name=None):
     """Return the list envelope schema for *item_schema*:
-    ``{"items": [...], "page": n, "per_page": n, "total": n | null, "has_next": bool}``."""
+    ``{"items": [...], "page": n, "per_page": n, "total": n | null, "total_exact": bool, "has_next": bool}``."""
     item_name = item_schema.__name__.removesuffix("Schema")
     return type(
         name or f"{item_name}PageSchema",
@@ -90,7 +90,11 @@ def page_schema(item_schema, name=None):
             "items": fields.List(fields.Nested(item_schema), required=True),
             "page": fields.Integer(required=True),
             "per_page": fields.Integer(required=True),
-            "total": fields.Integer(allow_none=True, metadata={"description": "null when count=false"}),
+            "total": fields.Integer(allow_none=True, metadata={
+                "description": "The number of matches; null when count=false. Exact when total_exact is true; "
+                               "otherwise a lower bound: more than COUNT_LIMIT rows match (docs/adr/0008)."}),
+            "total_exact": fields.Boolean(required=True, metadata={
+                "description": "false when total is only a lower bound (more matches than the site counts)."}),
             "has_next": fields.Boolean(required=True),
         },
     )
@@ -115,7 +119,8 @@ def paginate(stmt, args):
     *stmt* must already carry filters and a stable ORDER BY (e.g. the primary key). One query fetches the
     keys of ``per_page + 1`` rows (the extra one answers ``has_next``), one loads that page's rows, and,
     unless ``count`` is false or this is the last page (its offset plus its rows is the total), one more
-    counts the matches. Many-to-one relations should be eager-loaded by join so loading the rows costs one SELECT.
+    counts the matches, up to the site's ``LIST_COUNT_LIMIT`` (beyond it ``total`` is a lower bound and
+    ``total_exact`` false). Many-to-one relations should be eager-loaded by join so loading the rows costs one SELECT.
     Returns the envelope dict for ``page_schema``.
     """
     page, per_page = args["page"], args["per_page"]
@@ -133,14 +138,26 @@ def paginate(stmt, args):
     else:  # a composite primary key (a site plugin may have one): the plain query
         rows = db.session.scalars(stmt.limit(per_page + 1).offset(offset)).unique().all()
         has_next, rows = len(rows) > per_page, rows[:per_page]
-    total = None
+    total, exact = None, True
     if args.get("count", True):
         if not has_next and (rows or page == 1):
             # The last page knows the total: skip the count, which scans every match (bench/api.py).
             total = offset + len(rows)
         else:
-            total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    return {"items": rows, "page": page, "per_page": per_page, "total": total, "has_next": has_next}
+            total, exact = _bounded_count(stmt, mapper, current_app.config["LIST_COUNT_LIMIT"])
+            if not exact:  # a page past the bound still knows how many rows it has seen
+                total = max(total, offset + len(rows) + has_next)
+    return {"items": rows, "page": page, "per_page": per_page, "total": total, "total_exact": exact,
+            "has_next": has_next}
+
+
+def _bounded_count(stmt, mapper, limit):
+    """Count the matches of *stmt*, but stop after *limit* + 1 of them: ``(limit, False)`` then, else
+    ``(count, True)``. The count walks at most that many index entries, whatever the table's size
+    (docs/adr/0008-bounded-list-totals.md)."""
+    keys = stmt.order_by(None).with_only_columns(*mapper.primary_key).limit(limit + 1).subquery()
+    counted = db.session.scalar(select(func.count()).select_from(keys))
+    return (counted, True) if counted <= limit else (limit, False)
 
 
 def search_filter(q, *columns):
