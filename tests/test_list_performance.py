@@ -115,3 +115,43 @@ def test_the_total_is_counted_only_up_to_the_sites_limit(app, viewer, sql_statem
     assert [viewer.get("/api/assets?per_page=10").get_json()[k] for k in ("total", "total_exact")] == [25, True]
     filtered = viewer.get("/api/assets?q=B-0001&per_page=5").get_json()
     assert (filtered["total"], filtered["total_exact"]) == (10, True)
+
+
+@pytest.mark.mariadb
+def test_the_bounded_count_walks_the_pages_own_index_on_mariadb(app_factory, empty_mariadb_url, sql_statements):
+    # bench/api.py: without the page's ORDER BY, MariaDB counted a filtered list by an index_merge intersecting
+    # the filter's index with deleted_at's, which every live row shares.
+    app = app_factory(empty_mariadb_url)
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+    assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+    with app.app_context():
+        db.session.execute(insert(Location), [{"code": f"L{n:03d}", "name": f"Hall {n}", "version": 1,
+                                               "created_at": datetime(2026, 1, 1), "updated_at": datetime(2026, 1, 1)}
+                                              for n in range(200)])
+        locations = db.session.scalars(select(Location.id)).all()
+        types = db.session.scalars(select(AssetType.id)).all()
+        now = datetime(2026, 1, 1)
+        db.session.execute(insert(Asset), [
+            {"asset_tag": f"B-{n:05d}", "name": f"Bench {n}", "asset_type_id": types[n % len(types)],
+             "status": ("in_service", "spare")[n % 2], "location_id": locations[n % len(locations)], "version": 1,
+             "created_at": now, "updated_at": now, "deleted_at": now if n % 50 == 0 else None}
+            for n in range(20000)])
+        user = User(username="bench", password_hash=hash_password("bench-password-1234"), role="viewer")
+        _row, token = issue_api_token(user, "test")
+        db.session.commit()
+        db.session.execute(text("ANALYZE TABLE assets, asset_types, locations")).all()
+    with sql_statements(app) as seen:
+        response = app.test_client().get(f"/api/assets?location_id={locations[7]}&status=spare&per_page=10",
+                                         headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.get_json()["total_exact"]
+    keys_sql = next(s for s in seen if "FROM assets" in s and "LIMIT" in s and "count(" not in s.lower())
+    count_sql = next(s for s in seen if "count(" in s.lower())
+    with app.app_context():
+        connection = db.session.connection()
+        keys_plan = connection.exec_driver_sql("EXPLAIN " + keys_sql).mappings().all()
+        count_plan = connection.exec_driver_sql("EXPLAIN " + count_sql).mappings().all()
+        db.engine.dispose()
+    count_assets = [row for row in count_plan if row["table"] == "assets"]
+    assert [row["type"] for row in count_assets] != ["index_merge"], count_plan
+    assert [row["key"] for row in count_assets] == [keys_plan[0]["key"]], (keys_plan, count_plan)

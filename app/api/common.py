@@ -155,7 +155,9 @@ def _bounded_count(stmt, mapper, limit):
     """Count the matches of *stmt*, but stop after *limit* + 1 of them: ``(limit, False)`` then, else
     ``(count, True)``. The count walks at most that many index entries, whatever the table's size
     (docs/adr/0008-bounded-list-totals.md)."""
-    keys = stmt.order_by(None).with_only_columns(*mapper.primary_key).limit(limit + 1).subquery()
+    # The ORDER BY stays: with it MariaDB walks the index the page's own key query walks; without it, it chose an
+    # index_merge of the filter's index with the (unselective) deleted_at one, 7x slower (bench/api.py).
+    keys = stmt.with_only_columns(*mapper.primary_key).limit(limit + 1).subquery()
     counted = db.session.scalar(select(func.count()).select_from(keys))
     return (counted, True) if counted <= limit else (limit, False)
 
