@@ -143,7 +143,7 @@ class Password(MethodView):
             record_failed_login(user.username, ip)
             abort_json(422, "The current password is wrong: send your present password as current_password.",
                        details={"json": {"current_password": ["wrong password"]}})
-        check_password_policy(data["new_password"], user.username)
+        check_password_policy(data["new_password"], user.username, field="new_password")
         user.password_hash = hash_password(data["new_password"])
         user.end_sessions()
         record_audit("update", "users", user.id, after={"password_changed": True})

@@ -42,10 +42,11 @@ class UserListArgsSchema(ListArgsSchema):
 UserPageSchema = page_schema(UserSchema)
 
 
-def check_password_policy(password, username):
+def check_password_policy(password, username, field="password"):
+    """422 naming *field* when *password* breaks the policy (app.auth.password_problems)."""
     problems = password_problems(password, username)
     if problems:
-        abort_json(422, "Weak password: " + "; ".join(problems) + ".", details={"json": {"password": problems}})
+        abort_json(422, "Weak password: " + "; ".join(problems) + ".", details={"json": {field: problems}})
 
 
 def _active_admins():
