@@ -42,7 +42,7 @@ class TrustedProxyFix:
         self.trusted = parse_networks(trusted)
         self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1)
 
-    def __call__(self, environ, start_response):
-        if address_in(environ.get("REMOTE_ADDR"), self.trusted):
-            return self.fixed(environ, start_response)
-        return self.wsgi_app(environ, start_response)
+    def __call__(self, wsgi_env, start_response):
+        if address_in(wsgi_env.get("REMOTE_ADDR"), self.trusted):
+            return self.fixed(wsgi_env, start_response)
+        return self.wsgi_app(wsgi_env, start_response)
