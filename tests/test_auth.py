@@ -5,8 +5,11 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token, decode_token
-from sqlalchemy import select
+from sqlalchemy import create_engine, insert, select
+from sqlalchemy.pool import NullPool
 
+import app.api.auth as auth_views
+from app import auth
 from app.auth import hash_password, issue_api_token, password_hasher
 from app.extensions import db
 from app.models import ApiToken, Asset, AssetType, LoginAttempt, TokenBlocklist, User, utcnow
@@ -178,6 +181,35 @@ def test_two_tabs_refreshing_together_get_the_same_pair_within_the_grace(app, ma
         app.config["REFRESH_REUSE_GRACE"] = timedelta(seconds=10)
     assert late.status_code == 401 and late.get_json()["error"]["code"] == "token_reused"
     assert client.get("/api/auth/me").status_code == 401
+
+
+def test_two_tabs_rotating_at_the_same_moment_both_get_a_pair(app, make_user, login, monkeypatch):
+    """The other tab's request commits the same rotation between this one's check and its commit: no 500."""
+    make_user("alice", "viewer")
+    client = app.test_client()
+    login(client, "alice")
+    rotate = auth_views.rotate_refresh
+
+    def racing(presented, user, reused):
+        pair = rotate(presented, user, reused)
+        if not reused:
+            other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+            try:
+                with other.begin() as connection:
+                    connection.execute(insert(TokenBlocklist.__table__).values(
+                        jti=presented["jti"], token_type="refresh", user_id=user.id, family=presented["fam"],
+                        client=auth._client(), revoked_at=utcnow().replace(microsecond=0),
+                        expires_at=utcnow() + timedelta(hours=1)))
+            finally:
+                other.dispose()
+        return pair
+
+    monkeypatch.setattr(auth_views, "rotate_refresh", racing)
+    response = _refresh(client)
+    assert response.status_code == 200, response.get_json()
+    assert client.get("/api/auth/me").status_code == 200
+    monkeypatch.setattr(auth_views, "rotate_refresh", rotate)
+    assert _refresh(client).status_code == 200
 
 
 def _token(app, user_id, **kwargs):

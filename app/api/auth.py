@@ -10,6 +10,7 @@ from flask_jwt_extended.exceptions import RevokedTokenError
 from flask_smorest import Blueprint
 from jwt.exceptions import PyJWTError
 from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import IntegrityError
 
 from app.api.common import abort_json, current_user, record_audit, require_role
 from app.api.users import check_password_policy
@@ -109,7 +110,10 @@ class Logout(MethodView):
                 revoke_session(decode_token(refresh_cookie, allow_expired=True))
             except PyJWTError:
                 pass  # a broken refresh cookie grants nothing; it is cleared below
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent logout of the same login revoked it first: done either way
+            db.session.rollback()
         _clear_session_cookies()
 
 
@@ -175,7 +179,11 @@ class Refresh(MethodView):
         if problem:
             abort_json(401, problem[1], code=problem[0])
         access, refresh = rotate_refresh(presented, user, reused)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request rotated the same token at the same moment (two tabs)
+            db.session.rollback()
+            access, refresh = rotate_refresh(presented, user, reused=True)
         _set_session_cookies(access, refresh, max_age=max(presented["exp"] - int(time.time()), 1))
         return _me(user, "cookie")
 
