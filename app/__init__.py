@@ -9,11 +9,11 @@ from flask import Flask, g, request
 from flask_jwt_extended.exceptions import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import extensions, models, plugins  # noqa: F401  (models: registers the core tables on db.metadata)
 from app.api import register_blueprints
 from app.errors import ErrorSchema, abort_json, json_error
+from app.networks import TrustedProxyFix
 from app.auth import init_jwt
 from app.cli import register_commands
 from app.config import load_config, refuse_weak_config
@@ -48,8 +48,9 @@ def create_app(config_name=None, overrides=None):
         os.makedirs(app.instance_path, exist_ok=True)
     logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
 
-    # One proxy hop (nginx): trust its X-Forwarded-For and -Proto only (no absolute URLs are built from Host).
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    # One proxy hop (nginx), believed only from TRUSTED_PROXIES: X-Forwarded-For and -Proto (no absolute URLs are
+    # built from Host).
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXIES"])
 
     _init_extensions(app)
     _register_request_hooks(app)

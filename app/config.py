@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from app.networks import network_problems
 from app.placeholders import is_placeholder
 
 MIN_SECRET_LENGTH = 32
@@ -85,10 +86,19 @@ class Config:
     ARGON2_MEMORY_COST = 65536
     ARGON2_PARALLELISM = 4
 
-    # Failed logins allowed per username and per client address within the window, before 429.
-    LOGIN_MAX_FAILURES_PER_USER = 5
+    # Login throttle (docs/API.md, "Throttling"): failures within the window per (username, address) before a
+    # back-off that doubles from LOGIN_BACKOFF with each further failure; a slower limit per username from all
+    # addresses together, and one per address over all usernames.
+    LOGIN_MAX_FAILURES_PER_USER_ADDRESS = 5
+    LOGIN_BACKOFF = timedelta(minutes=1)
+    LOGIN_MAX_FAILURES_PER_USER = 50
     LOGIN_MAX_FAILURES_PER_IP = 30
     LOGIN_WINDOW = timedelta(minutes=15)
+    # A refresh token presented again within this time by the client that rotated it (a second tab) gets the
+    # same new pair back; any other reuse revokes its whole login.
+    REFRESH_REUSE_GRACE = timedelta(seconds=10)
+    # API tokens' last_used_at is written at most this often.
+    TOKEN_LAST_USED_RESOLUTION = timedelta(minutes=1)
 
     def __init__(self):
         self.SECRET_KEY = _env("SHOPDB_SECRET_KEY")
@@ -99,12 +109,15 @@ class Config:
         self.LOG_LEVEL = (_env("SHOPDB_LOG_LEVEL") or "INFO").upper()
         self.PLUGINS_STRICT = _env_bool("SHOPDB_PLUGINS_STRICT", False)
         self.DEBUG = _env_bool("FLASK_DEBUG", False)
+        # The proxies whose X-Forwarded-For names the client (the Ansible role passes shopdb_app_forwarded_allow_ips).
+        self.TRUSTED_PROXIES = _env_list("SHOPDB_TRUSTED_PROXIES") or ["127.0.0.1", "::1"]
 
     def validate(self):
         """Return a list of problems (empty when the settings are acceptable for this environment)."""
+        problems = network_problems("SHOPDB_TRUSTED_PROXIES", self.TRUSTED_PROXIES)
         if self.LOG_LEVEL not in LOG_LEVELS:
-            return [f"SHOPDB_LOG_LEVEL={self.LOG_LEVEL!r} is unknown: use one of {', '.join(LOG_LEVELS)}."]
-        return []
+            return problems + [f"SHOPDB_LOG_LEVEL={self.LOG_LEVEL!r} is unknown: use one of {', '.join(LOG_LEVELS)}."]
+        return problems
 
 
 class DevelopmentConfig(Config):

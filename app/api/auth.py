@@ -1,18 +1,21 @@
-"""/api/auth: browser sessions as JWTs in HttpOnly cookies, with CSRF double submit."""
+"""/api/auth: browser sessions as JWTs in HttpOnly cookies, with CSRF double submit; ending sessions; passwords."""
 
-from datetime import datetime, timezone
+import time
 
 from flask import after_this_request, current_app, g, request
 from flask.views import MethodView
-from flask_jwt_extended import (create_access_token, create_refresh_token, decode_token, get_jwt,
-                                get_jwt_identity, set_access_cookies, set_refresh_cookies, unset_jwt_cookies,
+from flask_jwt_extended import (decode_token, get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies,
                                 verify_jwt_in_request)
+from flask_jwt_extended.exceptions import RevokedTokenError
 from flask_smorest import Blueprint
 from jwt.exceptions import PyJWTError
 from marshmallow import Schema, fields, validate
+from sqlalchemy.exc import IntegrityError
 
-from app.api.common import abort_json, current_user, require_role
-from app.auth import clear_failed_logins, find_user, login_retry_after, record_failed_login, revoke_jwt, verify_password
+from app.api.common import abort_json, current_user, record_audit, require_role
+from app.api.users import check_password_policy
+from app.auth import (clear_failed_logins, find_user, hash_password, issue_session, login_retry_after,
+                      record_failed_login, revoke_session, rotate_refresh, session_problem, verify_password)
 from app.extensions import db
 from app.models import User
 
@@ -22,6 +25,11 @@ blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Log in an
 class LoginSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=80))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
+    new_password = fields.String(required=True, validate=validate.Length(max=1024), load_only=True)
 
 
 class MeSchema(Schema):
@@ -35,6 +43,32 @@ def _me(user, method):
     return {"id": user.id, "username": user.username, "role": user.role, "auth_method": method}
 
 
+def _client_address():
+    return request.remote_addr or "unknown"
+
+
+def _throttle(username, ip):
+    wait = login_retry_after(username, ip)
+    if wait:
+        abort_json(429, f"Too many failed logins: wait {wait} seconds and try again.",
+                   headers={"Retry-After": str(wait)})
+
+
+def _set_session_cookies(access, refresh, max_age=None):
+    @after_this_request
+    def _cookies(response):
+        set_access_cookies(response, access)
+        set_refresh_cookies(response, refresh, max_age=max_age)
+        return response
+
+
+def _clear_session_cookies():
+    @after_this_request
+    def _clear(response):
+        unset_jwt_cookies(response)
+        return response
+
+
 @blp.route("/login")
 class Login(MethodView):
     @blp.doc(security=[])
@@ -44,31 +78,21 @@ class Login(MethodView):
         """Log in: sets the access and refresh cookies and their csrf_* companions.
 
         Send the csrf_access_token cookie's value as X-CSRF-TOKEN on every write (the refresh one on
-        /api/auth/refresh). Too many failures for a username or an address answer 429 with Retry-After.
+        /api/auth/refresh). Too many failures answer 429 with Retry-After: per username and address (with a
+        back-off), per username from all addresses (a higher limit) and per address (docs/API.md, "Throttling").
         """
-        username, ip = data["username"], request.remote_addr or "unknown"
-        wait = login_retry_after(username, ip)
-        if wait:
-            abort_json(429, f"Too many failed logins: wait {wait} seconds and try again.",
-                       headers={"Retry-After": str(wait)})
+        username, ip = data["username"], _client_address()
+        _throttle(username, ip)
         user = find_user(username)
         if not verify_password(user, data["password"]) or not user.is_active:
             db.session.rollback()
             record_failed_login(username, ip)
             current_app.logger.warning("login failed for %r from %s", username, ip)
             abort_json(401, "Wrong username or password.", code="invalid_credentials")
-        clear_failed_logins(username)
+        clear_failed_logins(username, ip)
         db.session.commit()  # also stores a rehashed password
         current_app.logger.info("login ok for %r from %s", username, ip)
-        access = create_access_token(identity=str(user.id))
-        refresh = create_refresh_token(identity=str(user.id))
-
-        @after_this_request
-        def _cookies(response):
-            set_access_cookies(response, access)
-            set_refresh_cookies(response, refresh)
-            return response
-
+        _set_session_cookies(*issue_session(user))
         return _me(user, "cookie")
 
 
@@ -76,21 +100,61 @@ class Login(MethodView):
 class Logout(MethodView):
     @blp.response(204)
     def post(self):
-        """Log out: revokes the access and refresh tokens (server side) and clears the cookies."""
+        """Log out: revokes every token of this login on the server (the access token in use, the ones from
+        before the last refresh, the refresh token) and clears the cookies."""
         verify_jwt_in_request()
-        revoke_jwt(get_jwt())
+        revoke_session(get_jwt())
         refresh_cookie = request.cookies.get(current_app.config["JWT_REFRESH_COOKIE_NAME"])
         if refresh_cookie:
             try:
-                revoke_jwt(decode_token(refresh_cookie, allow_expired=True))
+                revoke_session(decode_token(refresh_cookie, allow_expired=True))
             except PyJWTError:
                 pass  # a broken refresh cookie grants nothing; it is cleared below
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent logout of the same login revoked it first: done either way
+            db.session.rollback()
+        _clear_session_cookies()
 
-        @after_this_request
-        def _clear(response):
-            unset_jwt_cookies(response)
-            return response
+
+@blp.route("/logout-all")
+class LogoutAll(MethodView):
+    @require_role("viewer")
+    @blp.response(204)
+    def post(self):
+        """End every cookie session of the caller, on every device (this one too). API tokens are kept:
+        revoke them with DELETE /api/tokens/<id>."""
+        user = current_user()
+        user.end_sessions()
+        record_audit("logout_all", "users", user.id)
+        db.session.commit()
+        if g.auth_method == "cookie":
+            _clear_session_cookies()
+
+
+@blp.route("/password")
+class Password(MethodView):
+    @require_role("viewer")
+    @blp.arguments(PasswordChangeSchema)
+    @blp.response(200, MeSchema)
+    def post(self, data):
+        """Change your own password (the current one is required). Ends every other cookie session of yours;
+        a cookie caller gets new cookies for this one. Wrong current passwords count as failed logins (429)."""
+        user, ip = current_user(), _client_address()
+        _throttle(user.username, ip)
+        if not verify_password(user, data["current_password"]):
+            db.session.rollback()
+            record_failed_login(user.username, ip)
+            abort_json(422, "The current password is wrong: send your present password as current_password.",
+                       details={"json": {"current_password": ["wrong password"]}})
+        check_password_policy(data["new_password"], user.username, field="new_password")
+        user.password_hash = hash_password(data["new_password"])
+        user.end_sessions()
+        record_audit("update", "users", user.id, after={"password_changed": True})
+        db.session.commit()
+        if g.auth_method == "cookie":
+            _set_session_cookies(*issue_session(user))
+        return _me(user, g.auth_method)
 
 
 @blp.route("/refresh")
@@ -99,27 +163,28 @@ class Refresh(MethodView):
     def post(self):
         """New access and refresh cookies from the refresh cookie (send the csrf_refresh_token as X-CSRF-TOKEN).
 
-        The refresh token is rotated: the one presented goes on the blocklist, so a stolen copy replayed after
-        the owner's next refresh is refused (401 token_revoked). The new one expires when the old one would
+        The refresh token is rotated: the one presented goes on the blocklist, and presenting it again revokes
+        every token of its login, the newer ones included (401 token_reused: a stolen copy ends the thief's
+        session and the owner's). The one exception is the same client again within a few seconds (two tabs
+        refreshing at once): it gets the same new pair. The new refresh token expires when the old one would
         have, so refreshing never extends a session past the lifetime of its login.
         """
-        verify_jwt_in_request(refresh=True)
-        presented = get_jwt()
-        user = db.session.get(User, int(get_jwt_identity()))
-        if user is None or not user.is_active:
-            abort_json(401, "This account no longer exists or is disabled.", code="invalid_token")
-        remaining = datetime.fromtimestamp(presented["exp"], timezone.utc) - datetime.now(timezone.utc)
-        access = create_access_token(identity=str(user.id))
-        refresh = create_refresh_token(identity=str(user.id), expires_delta=remaining)
-        revoke_jwt(presented)
-        db.session.commit()
-
-        @after_this_request
-        def _cookies(response):
-            set_access_cookies(response, access)
-            set_refresh_cookies(response, refresh, max_age=max(int(remaining.total_seconds()), 1))
-            return response
-
+        try:
+            verify_jwt_in_request(refresh=True)
+            presented, reused = get_jwt(), False
+        except RevokedTokenError as exc:  # signature, expiry and CSRF were checked before the blocklist
+            presented, reused = exc.jwt_data, True
+        user = db.session.get(User, int(presented["sub"]))
+        problem = session_problem(presented, user)
+        if problem:
+            abort_json(401, problem[1], code=problem[0])
+        access, refresh = rotate_refresh(presented, user, reused)
+        try:
+            db.session.commit()
+        except IntegrityError:  # another request rotated the same token at the same moment (two tabs)
+            db.session.rollback()
+            access, refresh = rotate_refresh(presented, user, reused=True)
+        _set_session_cookies(access, refresh, max_age=max(presented["exp"] - int(time.time()), 1))
         return _me(user, "cookie")
 
 

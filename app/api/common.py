@@ -26,13 +26,12 @@ from datetime import timezone
 from functools import wraps
 
 from flask import current_app, g, request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from marshmallow import RAISE, Schema, fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import caller_by_id, caller_from_api_token
+from app.auth import caller_from_api_token, caller_from_session
 from app.errors import ErrorDetailSchema, ErrorSchema, abort_json, json_error  # noqa: F401 - public here
 from app.extensions import db
 from app.models import ROLES, AuditLog, User, role_at_least, utcnow
@@ -202,7 +201,7 @@ def check_if_match(obj):
 
 def _authenticate():
     """The caller (a row: id, username, role) from a Bearer API token or the JWT access cookie; 401 when neither
-    is valid."""
+    is valid, 403 when a token's scope or networks refuse this request (app.auth)."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -211,12 +210,8 @@ def _authenticate():
                        code="invalid_token")
         g.auth_method = "token"
         return caller_from_api_token(token.strip())
-    verify_jwt_in_request()
     g.auth_method = "cookie"
-    caller = caller_by_id(int(get_jwt_identity()))
-    if caller is None or not caller.is_active:
-        abort_json(401, "This account no longer exists or is disabled: log in again.", code="invalid_token")
-    return caller
+    return caller_from_session()
 
 
 def require_role(role):

@@ -1,16 +1,16 @@
-"""/api/users: accounts and roles (admin only)."""
+"""/api/users: accounts and roles (admin only). Changes that matter to security end the user's sessions."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, get_or_404, page_schema, paginate,
                             record_audit, require_role, search_filter, snapshot)
 from app.auth import hash_password, password_problems
 from app.extensions import db
-from app.models import ROLES, User
+from app.models import ROLES, ApiToken, User, utcnow
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users (admin only)")
 
@@ -42,10 +42,11 @@ class UserListArgsSchema(ListArgsSchema):
 UserPageSchema = page_schema(UserSchema)
 
 
-def _check_password(password, username):
+def check_password_policy(password, username, field="password"):
+    """422 naming *field* when *password* breaks the policy (app.auth.password_problems)."""
     problems = password_problems(password, username)
     if problems:
-        abort_json(422, "Weak password: " + "; ".join(problems) + ".", details={"json": {"password": problems}})
+        abort_json(422, "Weak password: " + "; ".join(problems) + ".", details={"json": {field: problems}})
 
 
 def _active_admins():
@@ -72,7 +73,7 @@ class Users(MethodView):
     @blp.response(201, UserSchema)
     def post(self, data):
         """Create a user (409 when the username is taken)."""
-        _check_password(data["password"], data["username"])
+        check_password_policy(data["password"], data["username"])
         if db.session.scalar(select(User.id).where(User.username == data["username"])) is not None:
             abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
         user = User(username=data["username"], password_hash=hash_password(data["password"]),
@@ -109,12 +110,36 @@ class UserResource(MethodView):
         before = snapshot(user, exclude=AUDIT_EXCLUDE)
         password = data.pop("password", None)
         if password is not None:
-            _check_password(password, user.username)
+            check_password_policy(password, user.username)
             user.password_hash = hash_password(password)
+        disabling = user.is_active and data.get("is_active", True) is False
+        # A new password, another role or disabling ends every cookie session issued before (the epoch in
+        # their JWTs no longer matches); disabling also revokes the user's API tokens for good.
+        if password is not None or data.get("role", user.role) != user.role or disabling:
+            user.end_sessions()
         for field, value in data.items():
             setattr(user, field, value)
+        revoked_tokens = 0
+        if disabling:
+            revoked_tokens = db.session.execute(update(ApiToken).where(
+                ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())).rowcount
         db.session.flush()
         after = snapshot(user, exclude=AUDIT_EXCLUDE) | {"password_changed": password is not None}
+        if revoked_tokens:
+            after["api_tokens_revoked"] = revoked_tokens
         record_audit("update", "users", user.id, before=before, after=after)
         db.session.commit()
         return user
+
+
+@blp.route("/<int:user_id>/logout-all")
+class UserLogoutAll(MethodView):
+    @require_role("admin")
+    @blp.response(204)
+    def post(self, user_id):
+        """End every cookie session of this user (audited as logout_all). Their API tokens are kept: revoke
+        them with DELETE /api/tokens/<id>, or disable the user, which revokes them all."""
+        user = get_or_404(User, user_id)
+        user.end_sessions()
+        record_audit("logout_all", "users", user.id)
+        db.session.commit()

@@ -26,10 +26,17 @@ class User(TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(String(16), nullable=False, default="viewer", index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
+    # Carried in every session JWT ("epoch" claim) and compared on each request: raising it ends every cookie
+    # session issued before, without a blocklist row per token (password, role or active change, logout-all).
+    session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     def has_role(self, role):
         """True when this user's role is *role* or above."""
         return role_at_least(self.role, role)
+
+    def end_sessions(self):
+        """End every cookie session issued to this user so far (the caller commits)."""
+        self.session_epoch = (self.session_epoch or 0) + 1
 
 
 class ApiToken(db.Model):
@@ -46,12 +53,28 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # "read" tokens may only GET; "read-write" ones act with the owner's full role.
+    scope: Mapped[str] = mapped_column(String(16), nullable=False, default="read-write", server_default="read-write")
+    # Comma-separated addresses or CIDRs the token is accepted from (None: anywhere).
+    allowed_networks: Mapped[str | None] = mapped_column(String(500))
+    # Updated at most once a minute (TOKEN_LAST_USED_RESOLUTION), so a busy script does not write on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
+    @property
+    def networks(self):
+        """allowed_networks as a list (empty: anywhere)."""
+        return self.allowed_networks.split(",") if self.allowed_networks else []
+
 
 class TokenBlocklist(db.Model):
-    """JWTs revoked before they expire (logout). Rows past expires_at can be purged."""
+    """JWTs revoked before they expire. Rows past expires_at can be purged.
+
+    Three kinds, by token_type: "access"/"refresh" (one token), "refresh" with *family* and *client* set (a
+    refresh token rotated at revoked_at: presenting it again is reuse), and "family" (jti is a login's family
+    id: every token of that login, newer ones included, is revoked).
+    """
 
     __tablename__ = "token_blocklist"
 
@@ -61,6 +84,9 @@ class TokenBlocklist(db.Model):
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
     revoked_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+    family: Mapped[str | None] = mapped_column(String(64))
+    # A hash of the address and User-Agent that rotated it: only that client gets the two-tab grace.
+    client: Mapped[str | None] = mapped_column(String(64))
 
 
 class LoginAttempt(db.Model):
