@@ -1,12 +1,12 @@
 """Asset filter indexes end with deleted_at: a filtered list page and its count walk one index.
 
-Revision ID: core_0003
-Revises: core_0002
+Revision ID: core_0004
+Revises: core_0003
 """
 from alembic import op
 
-revision = "core_0003"
-down_revision = "core_0002"
+revision = "core_0004"
+down_revision = "core_0003"
 branch_labels = None
 depends_on = None
 
