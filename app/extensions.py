@@ -1,6 +1,5 @@
 """Flask extensions, created unbound here and bound to the app in `create_app()`."""
 
-import os
 from pathlib import Path
 
 import migrations
@@ -35,17 +34,3 @@ jwt = JWTManager()
 api = Api()
 cors = CORS()
 
-
-@migrate.configure
-def _version_locations(config):
-    """Put the core versions folder and every plugin's on Alembic's version_locations.
-
-    This runs before Alembic builds its ScriptDirectory (env.py runs after, too late to add folders).
-    """
-    from app.plugins import migration_locations
-
-    core = Path(config.get_main_option("script_location")) / "versions"
-    locations = [str(core), *(str(p) for p in migration_locations())]
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", os.pathsep.join(locations))
-    return config

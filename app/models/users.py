@@ -27,10 +27,6 @@ class User(TimestampMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), nullable=False, default="viewer", index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, index=True)
 
-    def has_role(self, role):
-        """True when this user's role is *role* or above."""
-        return role_at_least(self.role, role)
-
 
 class ApiToken(db.Model):
     """A personal API token. Only its SHA-256 is stored; the token itself is shown once at creation."""
