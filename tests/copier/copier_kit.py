@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pathspec
 import yaml
 from copier import run_copy
 
@@ -36,7 +37,8 @@ def author_owned() -> list[str]:
 
 
 def is_author_owned(relpath: str, owned: list[str]) -> bool:
-    return any(relpath == p or relpath.startswith(p + "/") for p in owned)
+    """Whether the `_exclude` patterns `owned` cover relpath, matched the way Copier does (gitignore style)."""
+    return pathspec.PathSpec.from_lines("gitignore", owned).match_file(relpath)
 
 
 def files(root: Path) -> set[str]:
