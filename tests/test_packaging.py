@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -67,3 +68,10 @@ def test_a_projects_own_migrations_and_plugins_folders_shadow_nothing(wheel, tmp
                             capture_output=True, text=True, timeout=300)
     assert listed.returncode == 0, listed.stderr
     assert all(name in listed.stdout for name in ("computers", "equipment", "printers")), listed.stdout
+
+
+def test_every_first_party_plugin_has_its_entry_point():
+    """The loader finds first-party plugins only through the `shopdb.plugins` entry points pyproject declares."""
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["entry-points"]["shopdb.plugins"]
+    in_repo = {p.parent.name for p in (REPO / "plugins").glob("*/plugin.toml")}
+    assert declared == {name: f"app.first_party.{name}:plugin" for name in in_repo}

@@ -42,7 +42,8 @@ def _core_names():
     from app.plugins.loader import URL_PREFIX
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    core_tables = {m.local_table.name for m in db.Model.registry.mappers if m.class_.__module__.startswith("app.models.")}
+    core_tables = {m.local_table.name for m in db.Model.registry.mappers
+                   if m.class_.__module__.startswith("app.models.")}
     tables = core_tables | {t.split("_")[0] for t in core_tables} | {"alembic"}
     plugin_blueprints = set(app.extensions["shopdb_plugins"].blueprints)
     routes = {*URL_PREFIX.strip("/").split("/")} | (set(app.blueprints) - plugin_blueprints)

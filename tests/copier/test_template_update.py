@@ -43,7 +43,8 @@ def _copy_v1(tmp_path):
     site.mkdir()
     git(site, "init", "-q", "-b", "main")
     # The plugin's repository is named unlike the plugin, as authors and CI checkouts name them.
-    result = copier_cli("copy", "--defaults", "--data", "plugin_name=widgets", str(template), "shopdb-widgets", cwd=site)
+    result = copier_cli("copy", "--defaults", "--data", "plugin_name=widgets", str(template), "shopdb-widgets",
+                        cwd=site)
     assert result.returncode == 0, result.stderr
     git(site, "add", "-A")
     git(site, "commit", "-q", "-m", "widgets from the v1 template")
@@ -73,8 +74,9 @@ def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     tpl = template / "copier-plugin"
     _append(tpl / "tests" / "test_plugin.py.jinja", TEMPLATE_TEST)
     _edit(tpl / "README.md.jinja", "## Develop and test\n", "## Develop and test\n\nTemplate v2 runs one more check.\n")
-    _edit(tpl / "{{ package_dir }}" / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
-    _edit(tpl / "{{ package_dir }}" / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 CHANGE\n    # The example field:")
+    package_tpl = tpl / "{{ package_dir }}"
+    _edit(package_tpl / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
+    _edit(package_tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 CHANGE\n    # The example field:")
     _release(template, "v2")
 
     result = copier_cli("update", "--defaults", cwd=plugin)
