@@ -20,7 +20,7 @@ COPY ${WHEELHOUSE}/ /wheels/
 RUN python3 -m venv /opt/shopdb/venv \
  && /opt/shopdb/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels shopdb \
  && /opt/shopdb/venv/bin/pip uninstall --yes pip \
- && /opt/shopdb/venv/bin/python -c "import app, plugins"
+ && /opt/shopdb/venv/bin/python -c "import app.migrations, app.first_party"
 
 FROM ${BASE_IMAGE}
 # A fixed, unprivileged uid/gid so volume permissions are predictable; no login shell, nothing it may write.

@@ -1,9 +1,7 @@
 """Flask extensions, created unbound here and bound to the app in `create_app()`."""
 
-import os
 from pathlib import Path
 
-import migrations
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
@@ -11,6 +9,8 @@ from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+import app.migrations
 
 # Deterministic constraint names, so migrations can drop and alter them on MariaDB and SQLite alike.
 NAMING_CONVENTION = {
@@ -26,8 +26,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Resolved from the installed `migrations` package, so `flask db upgrade heads` works from any directory.
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+# Resolved from the installed `app.migrations` package (the repository's migrations/ folder, see setup.py), so
+# `flask db upgrade` works from any directory and no `migrations/` folder of the current directory shadows it.
+MIGRATIONS_DIR = Path(app.migrations.__file__).resolve().parent
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True)
@@ -35,17 +36,3 @@ jwt = JWTManager()
 api = Api()
 cors = CORS()
 
-
-@migrate.configure
-def _version_locations(config):
-    """Put the core versions folder and every plugin's on Alembic's version_locations.
-
-    This runs before Alembic builds its ScriptDirectory (env.py runs after, too late to add folders).
-    """
-    from app.plugins import migration_locations
-
-    core = Path(config.get_main_option("script_location")) / "versions"
-    locations = [str(core), *(str(p) for p in migration_locations())]
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", os.pathsep.join(locations))
-    return config

@@ -1,8 +1,9 @@
 """The one Alembic environment: core revisions and every plugin's branch (Flask-Migrate).
 
 Alembic's version_locations (core + `app.plugins.migration_locations()`) are set by the Flask-Migrate
-configure callback in app/extensions.py, because Alembic builds its ScriptDirectory before this file runs.
-Deploys run `flask db upgrade heads`: core and each plugin are separate branches, so there are several heads.
+configure callback in app/plugins/__init__.py, because Alembic builds its ScriptDirectory before this file runs.
+Core and each plugin are separate branches, so there are several heads: `flask db upgrade` (app/cli/db.py) and
+deploys' `flask db upgrade heads` apply them all.
 """
 
 import logging

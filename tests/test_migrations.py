@@ -91,3 +91,37 @@ def test_no_drift_on_each_backend(app):
     """The suite's own databases (SQLite and MariaDB), built by `upgrade heads`, match the models."""
     result = app.test_cli_runner().invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.fixture
+def fresh_sqlite(app_factory, tmp_path):
+    app = app_factory(f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_plain_flask_db_upgrade_brings_every_branch_to_its_head(fresh_sqlite):
+    """`flask db upgrade`, the command Flask-Migrate's docs give, on a fresh database: core and plugins."""
+    result = fresh_sqlite.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    current, expected = heads(fresh_sqlite)
+    assert current == expected and len(current) > 1  # the core and the first-party plugins' branches
+    assert fresh_sqlite.test_cli_runner().invoke(args=["db", "upgrade", "heads"]).exit_code == 0
+
+
+def test_ambiguous_downgrade_is_refused_naming_the_branches(fresh_sqlite):
+    runner = fresh_sqlite.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "heads"]).exit_code == 0
+    before, _ = heads(fresh_sqlite)
+    for target in ([], ["--", "-1"], ["head-1"]):
+        result = runner.invoke(args=["db", "downgrade", *target])
+        assert result.exit_code == 2, result.output
+        assert "ambiguous" in result.output
+        for branch in ("core", "computers", "equipment", "printers"):
+            assert branch in result.output
+        assert "equipment@-1" in result.output or "printers@-1" in result.output
+        assert heads(fresh_sqlite)[0] == before  # nothing changed
+    one_branch = runner.invoke(args=["db", "downgrade", "printers@-1"])
+    assert one_branch.exit_code == 0, one_branch.output
+    assert heads(fresh_sqlite)[0] == before - {"printers_0001"}

@@ -91,7 +91,7 @@ def page_schema(item_schema, name=None):
             "per_page": fields.Integer(required=True),
             "total": fields.Integer(allow_none=True, metadata={
                 "description": "The number of matches; null when count=false. Exact when total_exact is true; "
-                               "otherwise a lower bound: more than COUNT_LIMIT rows match (docs/adr/0008)."}),
+                               "otherwise a lower bound: more than LIST_COUNT_LIMIT rows match (docs/adr/0008)."}),
             "total_exact": fields.Boolean(required=True, metadata={
                 "description": "false when total is only a lower bound (more matches than the site counts)."}),
             "has_next": fields.Boolean(required=True),
@@ -127,7 +127,7 @@ def paginate(stmt, args):
     mapper = sa_inspect(stmt.column_descriptions[0]["entity"])
     if len(mapper.primary_key) == 1:
         # Deferred join: the page's keys first (an index walk), then only those rows with their eager joins,
-        # so a deep OFFSET no longer joins every skipped row (20x faster at offset 50,000; bench/api.py).
+        # so a deep OFFSET does not join every skipped row (20x faster at offset 50,000; bench/api.py).
         key = mapper.primary_key[0]
         keys = db.session.scalars(stmt.with_only_columns(key).limit(per_page + 1).offset(offset)).all()
         has_next, keys = len(keys) > per_page, keys[:per_page]

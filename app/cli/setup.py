@@ -11,9 +11,9 @@ from flask.cli import with_appcontext
 from app.cli.seed import add_reference_data
 from app.cli.users import user_exists
 from app.extensions import db
+from app.models import PluginRecord
 from app.plugins import lifecycle
 from app.plugins.base import PluginError
-from app.plugins.registry import PluginRecord
 
 
 def current_heads():

@@ -5,6 +5,7 @@ from app.models.assets import Asset
 from app.models.audit import AuditLog
 from app.models.base import SoftDeleteMixin, TimestampMixin, utcnow
 from app.models.locations import Location
+from app.models.plugins import PluginRecord
 from app.models.users import ROLES, ApiToken, LoginAttempt, TokenBlocklist, User, role_at_least
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "AuditLog",
     "Location",
     "LoginAttempt",
+    "PluginRecord",
     "SoftDeleteMixin",
     "TimestampMixin",
     "TokenBlocklist",

@@ -23,10 +23,6 @@ class SoftDeleteMixin:
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, index=True)
     deleted_marker: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
-    @property
-    def is_deleted(self):
-        return self.deleted_at is not None
-
     def soft_delete(self):
         self.deleted_at = utcnow()
         self.deleted_marker = self.id

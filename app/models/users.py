@@ -30,10 +30,6 @@ class User(TimestampMixin, db.Model):
     # session issued before, without a blocklist row per token (password, role or active change, logout-all).
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
-    def has_role(self, role):
-        """True when this user's role is *role* or above."""
-        return role_at_least(self.role, role)
-
     def end_sessions(self):
         """End every cookie session issued to this user so far (the caller commits)."""
         self.session_epoch = (self.session_epoch or 0) + 1

@@ -1,12 +1,14 @@
 """The plugin framework. Plugins import the contract from here: `from app.plugins import BasePlugin`.
 
-The core calls `init_app(app)` once in create_app (after the extensions are bound); Alembic's config
-callback calls `migration_locations()`; /api/ready calls `status()`.
+The core calls `init_app(app)` once in create_app (after the extensions are bound); Flask-Migrate's configure
+callback below puts `migration_locations()` on Alembic's version_locations; /api/ready calls `status()`.
 """
 import os
+from pathlib import Path
 
 from flask import Flask, abort, current_app, request
 
+from app.extensions import migrate
 from app.plugins.base import HOOK_API_VERSION, BasePlugin, PluginError, PluginMeta
 from app.plugins.loader import PluginManager, core_version, discover
 
@@ -18,7 +20,6 @@ __all__ = [
 
 def init_app(app: Flask) -> None:
     """Discover and load every plugin, mount their blueprints, add `flask plugin` and the route gate."""
-    from app.plugins import registry  # noqa: F401 - puts plugin_registry on db.metadata as a core table
     from app.plugins.cli import plugin_cli
 
     paths = app.config.get("PLUGIN_PATHS") or []
@@ -52,6 +53,19 @@ def migration_locations() -> list[str]:
     """Every discovered plugin's migrations/versions folder, enabled or not (needs an app context)."""
     manager = current_app.extensions.get("shopdb_plugins")
     return manager.migration_locations() if manager else []
+
+
+@migrate.configure
+def _version_locations(config):
+    """Put the core versions folder and every plugin's on Alembic's version_locations.
+
+    A configure callback, because Alembic builds its ScriptDirectory before env.py runs (too late to add folders).
+    """
+    core = Path(config.get_main_option("script_location")) / "versions"
+    locations = [str(core), *migration_locations()]
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    return config
 
 
 def status() -> list[dict]:

@@ -10,9 +10,9 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from app.extensions import db
+from app.models.plugins import DISABLED, ENABLED, FAILED, PluginRecord
 from app.plugins.base import PluginError
 from app.plugins.loader import INCOMPATIBLE, LOADED, LoadedPlugin, PluginManager
-from app.plugins.registry import DISABLED, ENABLED, FAILED, PluginRecord
 
 CORE_BRANCH = "core"
 

@@ -1,10 +1,11 @@
 """Discovery, validation and registration of plugins at app start-up.
 
 Sources, in this order (the first plugin of a name wins, later ones are marked failed):
-1. the repo's `plugins` package: plugins/<name>/plugin.toml, imported as `plugins.<name>`;
-2. every directory in the SHOPDB_PLUGIN_PATHS config (a list, or a string split on os.pathsep):
+1. every directory in the SHOPDB_PLUGIN_PATHS config (a list, or a string split on os.pathsep):
    <dir>/<name>/plugin.toml, imported under a private parent package per directory;
-3. the entry-point group `shopdb.plugins` (`<name> = "package:plugin"`), for site plugins installed as wheels.
+2. the entry-point group `shopdb.plugins` (`<name> = "package:plugin"`): site plugins installed as wheels, and
+   the first-party plugins, which the shopdb wheel declares the same way (the repository's plugins/<name>/,
+   installed as `app.first_party.<name>`: docs/adr/0009-one-top-level-package.md).
 
 A plugin that fails any step is recorded as failed with its reason and logged at ERROR; the app starts
 without it. With SHOPDB_PLUGINS_STRICT the first failure raises instead.
@@ -30,7 +31,6 @@ from app.plugins.base import MANIFEST_NAME, BasePlugin, PluginError, PluginMeta,
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "shopdb.plugins"
-FIRST_PARTY_PACKAGE = "plugins"
 URL_PREFIX = "/api/plugins"
 
 # Load states (in memory, per process). The site's enablement lives in the plugin_registry table.
@@ -45,14 +45,14 @@ def core_version() -> Version:
 
 
 def core_tables() -> set[str]:
-    """Tables of the core's models (classes defined in the `app` package). Plugin models share the same
-    metadata and stay in it once imported, so "already in the metadata" does not mean "core"."""
+    """Tables of the core's models (classes defined in `app.models`). Plugin models share the same metadata
+    and stay in it once imported, so "already in the metadata" does not mean "core"."""
     from app.extensions import db
 
     return {
         mapper.local_table.name
         for mapper in db.Model.registry.mappers
-        if mapper.class_.__module__.partition(".")[0] == "app"
+        if mapper.class_.__module__.startswith("app.models.")
     }
 
 
@@ -219,19 +219,8 @@ def _scan_dir(directory: Path, parent_module: str, origin: str) -> list[Candidat
     return found
 
 
-def _first_party() -> list[Candidate]:
-    try:
-        package = importlib.import_module(FIRST_PARTY_PACKAGE)
-    except ModuleNotFoundError:
-        return []
-    found = []
-    for directory in package.__path__:
-        found += _scan_dir(Path(directory), FIRST_PARTY_PACKAGE, directory)
-    return found
-
-
 def _extra_path(directory: str) -> list[Candidate]:
-    """Plugins in a directory outside the repo's plugins package (tests, site-local checkouts).
+    """Plugins in a directory of their own (tests, site-local checkouts).
 
     Each directory gets a private parent package so two directories may hold packages of the same name.
     """
@@ -262,7 +251,7 @@ def _entry_points() -> list[Candidate]:
 
 
 def discover(extra_paths: list[str], manager: PluginManager) -> list[Candidate]:
-    candidates = _first_party()
+    candidates = []
     for directory in extra_paths:
         try:
             candidates += _extra_path(directory)

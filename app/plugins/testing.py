@@ -57,7 +57,8 @@ def shopdb_plugins() -> list[str]:
 
 @pytest.fixture
 def shopdb_plugin_paths() -> list[str]:
-    """Extra plugin discovery directories (config PLUGIN_PATHS); plugins/ and entry points are always scanned."""
+    """Extra plugin discovery directories (config PLUGIN_PATHS); the entry points (first-party and installed
+    plugins) are always scanned."""
     return []
 
 

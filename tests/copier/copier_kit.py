@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pathspec
 import yaml
 from copier import run_copy
 
@@ -36,7 +37,8 @@ def author_owned() -> list[str]:
 
 
 def is_author_owned(relpath: str, owned: list[str]) -> bool:
-    return any(relpath == p or relpath.startswith(p + "/") for p in owned)
+    """Whether the `_exclude` patterns `owned` cover relpath, matched the way Copier does (gitignore style)."""
+    return pathspec.PathSpec.from_lines("gitignore", owned).match_file(relpath)
 
 
 def files(root: Path) -> set[str]:
@@ -58,14 +60,12 @@ def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=300, env={**os.environ, **GIT_ENV})
 
 
-def run_plugin_tests(*paths: Path, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Run rendered plugins' own tests in a fresh interpreter (the real core, SQLite only: lean)."""
-    env = {**os.environ, "SHOPDB_TEST_MARIADB": "0"}
-    # pytest would take the first plugin's pyproject.toml for the root of them all and mix up their conftests.
-    rootdir = Path(os.path.commonpath(paths)) if len(paths) > 1 else paths[0]
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--rootdir={rootdir}",
-                           *extra, *map(str, paths)], cwd=paths[0].parent, env=env, text=True,
-                          capture_output=True, timeout=900)
+def run_plugin_tests(plugin: Path, extra: tuple[str, ...] = (), env: dict | None = None) -> subprocess.CompletedProcess:
+    """A rendered plugin's own tests as its author and CI run them: `python -m pytest` in its own folder, in a
+    fresh interpreter (the real core, SQLite only: lean)."""
+    env = {**os.environ, "SHOPDB_TEST_MARIADB": "0", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra], cwd=plugin,
+                          env=env, text=True, capture_output=True, timeout=900)
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -39,18 +39,19 @@ def _core_names():
     """Tables, route names and imported modules of the real core, as copier.yml must reserve them."""
     from app import create_app
     from app.extensions import db
-    from app.plugins.loader import FIRST_PARTY_PACKAGE
+    from app.plugins.loader import URL_PREFIX
 
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    core_tables = {m.local_table.name for m in db.Model.registry.mappers if m.class_.__module__.startswith("app.")}
+    core_tables = {m.local_table.name for m in db.Model.registry.mappers
+                   if m.class_.__module__.startswith("app.models.")}
     tables = core_tables | {t.split("_")[0] for t in core_tables} | {"alembic"}
     plugin_blueprints = set(app.extensions["shopdb_plugins"].blueprints)
-    routes = {"api", FIRST_PARTY_PACKAGE} | (set(app.blueprints) - plugin_blueprints)
+    routes = {*URL_PREFIX.strip("/").split("/")} | (set(app.blueprints) - plugin_blueprints)
     for rule in app.url_map.iter_rules():
         parts = rule.rule.strip("/").split("/")
         if parts[0] == "api" and len(parts) > 1 and parts[1] != "plugins":
             routes.add(parts[1].split(".")[0])
-    modules = {FIRST_PARTY_PACKAGE}
+    modules = set()
     for path in [*(REPO / "app").rglob("*.py"), *(REPO / "migrations").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):

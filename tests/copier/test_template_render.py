@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tomllib
 import warnings
+import zipfile
 
 import pytest
 import yaml
@@ -20,33 +21,42 @@ ANSWER_SETS = [
 ]
 
 
+def repository(tmp_path, name):
+    """Where an author's repository of plugin `name` lives: never a folder named like the plugin."""
+    return tmp_path / f"shopdb-plugin-{name}"
+
+
 @pytest.mark.slow
 def test_rendered_plugins_pass_their_own_tests(tmp_path):
+    """Each rendered into a repository named unlike the plugin, its tests run from that folder with `python -m
+    pytest`, as its author and CI run them (no install: the tests find the plugin's package beside them)."""
     for answers in ANSWER_SETS:
-        render(tmp_path / answers["plugin_name"], answers)
+        render(repository(tmp_path, answers["plugin_name"]), answers)
     for answers in ANSWER_SETS:
-        root = tmp_path / answers["plugin_name"]
+        repo = repository(tmp_path, answers["plugin_name"])
+        root = repo / answers["plugin_name"]  # the package
+        assert {p.name for p in repo.iterdir()} >= {"pyproject.toml", "README.md", "tests", answers["plugin_name"]}
         manifest = tomllib.loads((root / "plugin.toml").read_text())
         assert manifest["name"] == answers["plugin_name"] and manifest["version"] == "0.1.0"
         for key in ("description", "core_version"):
             if key in answers:
                 assert manifest[key] == answers[key]
-        recorded = yaml.safe_load((root / ".copier-answers.yml").read_text())
+        recorded = yaml.safe_load((repo / ".copier-answers.yml").read_text())
         assert recorded["_src_path"] == str(REPO) and recorded["_commit"]
         assert (root / "migrations" / "versions" / f"{answers['plugin_name']}_0001_initial.py").is_file()
         with warnings.catch_warnings():  # quotes and backslashes in answers must not break Python
             warnings.simplefilter("error")
-            for source in root.rglob("*.py"):
+            for source in repo.rglob("*.py"):
                 compile(source.read_text(), str(source), "exec", dont_inherit=True)
-    defaults = tomllib.loads((tmp_path / "widgets" / "plugin.toml").read_text())
+    defaults = tomllib.loads((repository(tmp_path, "widgets") / "widgets" / "plugin.toml").read_text())
     release = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert defaults["core_version"] == f">={release},<{int(release.split('.')[0]) + 1}.0.0"
 
-    # All three in one run: each finds itself through its parent dir, and they must not collide.
-    result = run_plugin_tests(*(tmp_path / a["plugin_name"] for a in ANSWER_SETS))
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
-    assert passed >= 10 * len(ANSWER_SETS) and " failed" not in result.stdout
+    for answers in ANSWER_SETS:
+        result = run_plugin_tests(repository(tmp_path, answers["plugin_name"]))
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        passed = int(re.search(r"(\d+) passed", result.stdout).group(1))
+        assert passed >= 10 and " failed" not in result.stdout
 
 
 def test_unattended_copy_from_a_release_tag(tmp_path):
@@ -58,14 +68,14 @@ def test_unattended_copy_from_a_release_tag(tmp_path):
     assert result.returncode == 0, result.stderr
     recorded = yaml.safe_load((tmp_path / "widgets" / ".copier-answers.yml").read_text())
     assert (recorded["_commit"], recorded["_src_path"], recorded["plugin_name"]) == ("v0.1.0", str(template), "widgets")
-    assert "class WidgetsPlugin(BasePlugin)" in (tmp_path / "widgets" / "__init__.py").read_text()
+    assert "class WidgetsPlugin(BasePlugin)" in (tmp_path / "widgets" / "widgets" / "__init__.py").read_text()
 
 
 @pytest.mark.slow
 def test_site_plugin_builds_a_wheel_that_shopdb_loads_through_its_entry_point(tmp_path):
     """A site plugin ships as its own wheel (docs/adr/0002): build it, install it beside shopdb, install it
-    on a site with the real CLI, and run its tests from the installed copy."""
-    plugin = render(tmp_path / "src" / "widgets", {"plugin_name": "widgets"})
+    on a site with the real CLI, and run its tests in its repository with the wheel installed."""
+    plugin = render(tmp_path / "src" / "shopdb-plugin-widgets", {"plugin_name": "widgets"})
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
                             str(plugin)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
@@ -87,6 +97,7 @@ def test_site_plugin_builds_a_wheel_that_shopdb_loads_through_its_entry_point(tm
                              "print(create_app().extensions['shopdb_plugins'].get('widgets').origin)"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert origin.stdout.strip() == "entry point widgets = widgets:plugin", origin.stderr
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(site / "widgets")],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    wheel_files = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert wheel_files == {"widgets", "shopdb_plugin_widgets-0.1.0.dist-info"}, wheel_files  # no tests/, no README
+    tests = run_plugin_tests(plugin, env=env)
     assert tests.returncode == 0, tests.stdout[-4000:]

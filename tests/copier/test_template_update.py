@@ -42,11 +42,13 @@ def _copy_v1(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     git(site, "init", "-q", "-b", "main")
-    result = copier_cli("copy", "--defaults", "--data", "plugin_name=widgets", str(template), "widgets", cwd=site)
+    # The plugin's repository is named unlike the plugin, as authors and CI checkouts name them.
+    result = copier_cli("copy", "--defaults", "--data", "plugin_name=widgets", str(template), "shopdb-widgets",
+                        cwd=site)
     assert result.returncode == 0, result.stderr
     git(site, "add", "-A")
     git(site, "commit", "-q", "-m", "widgets from the v1 template")
-    return template, site, site / "widgets"
+    return template, site, site / "shopdb-widgets"
 
 
 def _release(template, tag):
@@ -57,40 +59,42 @@ def _release(template, tag):
 @pytest.mark.slow
 def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     template, site, plugin = _copy_v1(tmp_path)
-    models_v1 = (plugin / "models.py").read_text()
+    package = plugin / "widgets"
+    models_v1 = (package / "models.py").read_text()
 
     # The author adds a route, renames their test module, and releases their plugin as 0.2.0.
-    _append(plugin / "api.py", STATS_ROUTE)
-    git(site, "mv", "widgets/tests/test_api.py", "widgets/tests/test_widgets_api.py")
+    _append(package / "api.py", STATS_ROUTE)
+    git(site, "mv", "shopdb-widgets/tests/test_api.py", "shopdb-widgets/tests/test_widgets_api.py")
     _append(plugin / "tests" / "test_widgets_api.py", STATS_TEST)
-    for released in ("plugin.toml", "pyproject.toml"):
-        _edit(plugin / released, 'version = "0.1.0"', 'version = "0.2.0"')
+    for released in (package / "plugin.toml", plugin / "pyproject.toml"):
+        _edit(released, 'version = "0.1.0"', 'version = "0.2.0"')
     git(site, "commit", "-q", "-am", "stats route")
 
     # shopdb releases a new template: template-owned files change, and so does an author-owned one.
     tpl = template / "copier-plugin"
     _append(tpl / "tests" / "test_plugin.py.jinja", TEMPLATE_TEST)
     _edit(tpl / "README.md.jinja", "## Develop and test\n", "## Develop and test\n\nTemplate v2 runs one more check.\n")
-    _edit(tpl / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
-    _edit(tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 CHANGE\n    # The example field:")
+    package_tpl = tpl / "{{ package_dir }}"
+    _edit(package_tpl / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
+    _edit(package_tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 CHANGE\n    # The example field:")
     _release(template, "v2")
 
     result = copier_cli("update", "--defaults", cwd=plugin)
     assert result.returncode == 0, result.stderr
 
     assert leftovers(plugin) == []
-    assert STATS_ROUTE.strip() in (plugin / "api.py").read_text()
-    assert (plugin / "models.py").read_text() == models_v1  # author-owned: the v2 change never lands
+    assert STATS_ROUTE.strip() in (package / "api.py").read_text()
+    assert (package / "models.py").read_text() == models_v1  # author-owned: the v2 change never lands
     assert not (plugin / "tests" / "test_api.py").exists()  # deleted by the author: not resurrected
     assert "def test_manifest_has_a_description" in (plugin / "tests" / "test_plugin.py").read_text()
     assert "Template v2 runs one more check." in (plugin / "README.md").read_text()
-    manifest = (plugin / "plugin.toml").read_text()
+    manifest = (package / "plugin.toml").read_text()
     assert "(template v2)" in manifest and 'version = "0.2.0"' in manifest  # three-way merge of both edits
     assert yaml.safe_load((plugin / ".copier-answers.yml").read_text())["_commit"] == "v2"
     changed = {*git(site, "diff", "--name-only").splitlines(),
                *git(site, "ls-files", "--others", "--exclude-standard").splitlines()}
-    assert changed == {"widgets/.copier-answers.yml", "widgets/README.md",
-                                              "widgets/plugin.toml", "widgets/tests/test_plugin.py"}
+    assert changed == {"shopdb-widgets/.copier-answers.yml", "shopdb-widgets/README.md",
+                       "shopdb-widgets/widgets/plugin.toml", "shopdb-widgets/tests/test_plugin.py"}
 
     tests = run_plugin_tests(plugin)
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]

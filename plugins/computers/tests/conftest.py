@@ -13,7 +13,8 @@ import pytest
 
 from app.plugins.testing import *  # noqa: F401,F403 - the core's plugin fixtures
 
-PLUGIN_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = Path(__file__).resolve().parents[1]  # the plugin's repository (shopdb's plugins/<name>/ if first-party)
+PLUGIN_DIR = PROJECT_DIR  # the package, holding plugin.toml
 PLUGIN_NAME = tomllib.loads((PLUGIN_DIR / "plugin.toml").read_text())["name"]
 
 
@@ -23,12 +24,8 @@ def pytest_configure(config):
 
 
 def first_party():
-    """True when this plugin sits in shopdb's own plugins/ package (discovered without help)."""
-    try:
-        import plugins
-    except ImportError:
-        return False
-    return PLUGIN_DIR.parent in {Path(p).resolve() for p in plugins.__path__}
+    """True when this plugin ships in the shopdb wheel (an entry point of shopdb itself)."""
+    return any(ep.name == PLUGIN_NAME and ep.dist.name == "shopdb" for ep in entry_points(group="shopdb.plugins"))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from app.plugins.base import load_manifest
 from app.plugins.loader import LOADED, URL_PREFIX, core_version
 from app.plugins.registry import ENABLED, PluginRecord
 
-from .conftest import PLUGIN_DIR, PLUGIN_NAME, first_party
+from .conftest import PLUGIN_DIR, PLUGIN_NAME, PROJECT_DIR, first_party
 
 PREFIX = f"{PLUGIN_NAME}_"
 
@@ -37,7 +37,7 @@ def test_manifest_accepts_the_installed_core():
 def test_packaging_matches_the_manifest():
     """A site plugin is its own wheel whose version and core range match plugin.toml; a first-party plugin
     ships inside the shopdb wheel and has no packaging of its own."""
-    pyproject = PLUGIN_DIR / "pyproject.toml"
+    pyproject = PROJECT_DIR / "pyproject.toml"
     if first_party():
         assert not pyproject.exists(), "a first-party plugin has no pyproject.toml (answer first_party=true)"
         return
@@ -124,8 +124,8 @@ CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 
 def test_no_update_leftovers():
     """A `copier update` conflict leaves markers inline (or .rej files); resolve them before committing."""
-    leftovers = [str(p.relative_to(PLUGIN_DIR)) for p in PLUGIN_DIR.rglob("*.rej")]
-    leftovers += [str(p.relative_to(PLUGIN_DIR)) for p in PLUGIN_DIR.rglob("*")
+    leftovers = [str(p.relative_to(PROJECT_DIR)) for p in PROJECT_DIR.rglob("*.rej")]
+    leftovers += [str(p.relative_to(PROJECT_DIR)) for p in PROJECT_DIR.rglob("*")
                   if p.is_file() and p.suffix in {".py", ".toml", ".md", ".yml", ".cfg", ".txt"}
                   and CONFLICT.search(p.read_text(errors="replace"))]
     assert not leftovers, f"unresolved copier update conflicts in: {leftovers}"
