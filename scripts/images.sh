@@ -15,7 +15,8 @@
 # into an image label). Downloaded packages are kept in .cache/images/ so a rebuild is mostly local.
 # Usage: scripts/images.sh [bookworm|trixie ...]      (default: both)
 # Env:   SHOPDB_DEBIAN_MIRROR (default http://deb.debian.org/debian), SHOPDB_IMAGES_FORCE=1 to rebuild,
-#        SHOPDB_IMAGES_BARE=1 for the bare images instead.
+#        SHOPDB_IMAGES_BARE=1 for the bare images instead, SHOPDB_IMAGES_NAME=NAME to build localhost/NAME:<release>
+#        instead (tests/container/test_images_recipe.py builds a scratch image each run: the cold-machine path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/containers.conf}
@@ -35,9 +36,10 @@ EXTRA_PACKAGES=(
 # Bump when the build steps below change in a way that changes the image.
 RECIPE=2
 HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" "${EXTRA_PACKAGES[@]}" | sha256sum | cut -c1-16)
-NAME=shopdb-debian
-if [ "${SHOPDB_IMAGES_BARE:-0}" = 1 ]; then
-  NAME=shopdb-debian-bare
+BARE=${SHOPDB_IMAGES_BARE:-0}
+NAME=${SHOPDB_IMAGES_NAME:-shopdb-debian}
+if [ "$BARE" = 1 ]; then
+  NAME=${SHOPDB_IMAGES_NAME:-shopdb-debian-bare}
   HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" bare | sha256sum | cut -c1-16)
 fi
 CACHE=$PWD/.cache/images
@@ -68,7 +70,7 @@ build() (
   mkdir -p "$CACHE/$release"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" --cache-dir="$CACHE/$release" \
     "$release" "$rootfs" "$MIRROR" >/dev/null
-  if [ "$NAME" = shopdb-debian ]; then
+  if [ "$BARE" != 1 ]; then
     echo "images: installing role packages into $release"
     # No service starts inside the chroot; mariadb's postinst still initialises its data directory.
     printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"; chmod 755 "$rootfs/usr/sbin/policy-rc.d"

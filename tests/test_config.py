@@ -5,6 +5,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -148,11 +149,11 @@ def test_normalise_is_the_one_comparison():
     assert not is_placeholder("1234567890")   # all digits normalise to nothing, which is no entry
 
 
+@pytest.mark.slow  # builds a wheel: left out of make test-fast
 def test_the_denylist_is_a_data_file_in_the_wheel(tmp_path):
     """The deploy kit reads the same file: it ships in the wheel beside app/placeholders.py."""
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True, timeout=300)
-    import zipfile
     (wheel,) = tmp_path.glob("shopdb-*.whl")
     with zipfile.ZipFile(wheel) as whl:
         assert whl.read("app/placeholders.txt").decode() == (ROOT / "app" / "placeholders.txt").read_text()
