@@ -1,48 +1,34 @@
-"""Secrets that must never reach production: placeholders and every example value shipped in this repo.
+"""The denylist of secrets that must never reach production, and the one rule for comparing a value to it.
 
-Production config validation rejects these (compared case-insensitively). When docs, `.env.example`,
-inventories or tests gain a new example secret, add it here.
+The list itself is the data file `placeholders.txt` beside this module (shipped in the wheel), so the deploy
+kit's preflight reads the same entries. A value matches an entry when both are equal after `normalise()`.
 """
 
-PLACEHOLDER_SECRETS = frozenset(
-    value.lower()
-    for value in (
-        # Generic placeholders people paste from tutorials.
-        "secret",
-        "secret-key",
-        "secret_key",
-        "secretkey",
-        "changeme",
-        "change-me",
-        "change_me",
-        "changethis",
-        "please-change-me",
-        "replace-me",
-        "password",
-        "dev",
-        "development",
-        "test",
-        "testing",
-        "default",
-        "example",
-        "super-secret",
-        "supersecret",
-        "thisisasecret_1234",
-        "your-secret-key",
-        "your-jwt-secret-key",
-        "jwt-secret",
-        "jwt-secret-key",
-        # Example values in this repository (.env.example, docs, tests).
-        "replace-with-at-least-32-random-characters",
-        "replace-with-another-32-random-characters",
-        "replace-with-the-database-password",
-        "change-me-to-a-long-random-string-of-32-chars",
-        "testing-secret-key-not-for-production-use-0001",
-        "testing-jwt-secret-key-not-for-production-use-02",
-    )
-)
+import re
+from functools import lru_cache
+from importlib.resources import files
+
+# A trailing number, with or without a separator: `CHANGE-ME-1`, `changeme_2024`, `secret123`.
+_TRAILING_NUMBER = re.compile(r"[-_.\s]*[0-9]+$")
+_QUOTES = "\"'`"
+
+
+def normalise(value: str) -> str:
+    """The form a value is compared in: no surrounding whitespace or quotes, lower case, no trailing number."""
+    value = value.strip()
+    while len(value) >= 2 and value[0] == value[-1] and value[0] in _QUOTES:
+        value = value[1:-1].strip()
+    return _TRAILING_NUMBER.sub("", value.lower())
+
+
+@lru_cache(maxsize=1)
+def entries() -> frozenset[str]:
+    """The denylist's entries, normalised (`#` comment lines and blank lines left out)."""
+    text = files(__package__).joinpath("placeholders.txt").read_text(encoding="utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return frozenset(normalise(line) for line in lines if line and not line.startswith("#")) - {""}
 
 
 def is_placeholder(value: str) -> bool:
-    """True when *value* is a known placeholder or example secret."""
-    return value.strip().lower() in PLACEHOLDER_SECRETS
+    """True when *value* is a known placeholder, example or test secret (however quoted or numbered)."""
+    return normalise(value) in entries()

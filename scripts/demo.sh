@@ -19,7 +19,7 @@ PORT=${DEMO_PORT:-8443}
 RELEASE=${DEMO_RELEASE:-bookworm}
 IMAGE=localhost/shopdb-debian:$RELEASE
 SITE=site_demo
-ADMIN=admin
+ADMIN="admin"
 
 die() { echo "demo: $*" >&2; exit 1; }
 

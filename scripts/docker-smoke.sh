@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the shopdb container image from local parts only (no registry can be reached here):
 #   base   - a slim, non-systemd Debian base with python3 + venv, from Debian's own packages (debootstrap)
-#   wheels - a wheelhouse for the base image's Python, built on this host (shopdb + every dependency)
+#   wheels - a wheelhouse for the base image's Python, built on this host (shopdb + every dependency) by the app
+#            role's recipe, ansible/roles/shopdb_app/files/wheelhouse.py
 #   build  - base + wheels, then `podman build` of the root Dockerfile
-# Each step is cached: the base image is built once, dependency wheels are reused, only shopdb's wheel is rebuilt.
+# Each step is cached: the base image is built once; the wheelhouse is reused while shopdb's code is unchanged.
+# SHOPDB_BASE_FORCE=1 rebuilds the base even when cached (the container test does, under a scratch tag, so the
+# cold-machine path runs on every run).
 # Used by tests/container/ (make test); operators use the same commands (docs/DEPLOY.md, "Container image").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,38 +19,34 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PYTHON=${PYTHON:-python3}   # only runs pip on this host; the wheels target the base image's Python
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/containers.conf}
 
-base() {
-  if podman image exists "$BASE_IMAGE"; then
+# A subshell function: its EXIT trap removes the rootfs when it ends and is gone afterwards (a RETURN trap
+# set in a function stays set and fired again, with $rootfs unbound, when later functions returned).
+base() (
+  if [ "${SHOPDB_BASE_FORCE:-0}" != 1 ] && podman image exists "$BASE_IMAGE"; then
     echo "docker-smoke: base image $BASE_IMAGE is cached"
-    return
+    exit 0
   fi
   echo "docker-smoke: building $BASE_IMAGE with debootstrap ($SUITE, about a minute)"
-  local rootfs
   rootfs=$(mktemp -d /var/tmp/shopdb-base.XXXXXX)
-  trap 'rm -rf "$rootfs"' RETURN
+  trap 'rm -rf "$rootfs"' EXIT
   debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
     "$SUITE" "$rootfs" "$MIRROR" >/dev/null
   # Trim what a runtime image never uses: apt lists, docs, man pages.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
          "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/*
   tar -C "$rootfs" -c . | podman import -q --change 'CMD ["/bin/bash"]' - "$BASE_IMAGE" >/dev/null
-}
+  echo "docker-smoke: built $BASE_IMAGE"
+)
 
 wheels() {
-  # Same recipe as the app role's controller wheelhouse: shopdb's own wheel, then binary wheels of every
-  # dependency for the base image's Python and glibc (so a trixie base works from this bookworm host too).
-  local py glibc platforms="" n arch
-  arch=$(uname -m)
+  # The app role's wheelhouse recipe (one script): shopdb's own wheel, then binary wheels of every dependency
+  # for the base image's Python and glibc (so a trixie base works from this bookworm host too); reused while
+  # shopdb's code is unchanged.
+  local py glibc
   read -r py glibc < <(podman run --rm --network none "$BASE_IMAGE" python3 -c \
     'import platform, sys; print("%d.%d" % sys.version_info[:2], platform.libc_ver()[1].split(".")[1])')
-  for n in 5 12 $(seq 17 "$glibc"); do platforms+=" --platform manylinux_2_${n}_${arch}"; done
-  mkdir -p "$WHEELHOUSE"
-  rm -f "$WHEELHOUSE"/shopdb-*.whl          # always this checkout's code; dependencies stay cached
-  "$PYTHON" -m pip wheel -q --no-deps -w "$WHEELHOUSE" . 2> >(grep -v 'is neither a file nor a directory' >&2)
-  # shellcheck disable=SC2086
-  "$PYTHON" -m pip download -q --only-binary=:all: -d "$WHEELHOUSE" --python-version "$py" \
-    --implementation cp --abi "cp${py/./}" $platforms --platform "manylinux2014_${arch}" \
-    "$WHEELHOUSE"/shopdb-*.whl 2> >(grep -v 'is neither a file nor a directory' >&2)
+  "$PYTHON" ansible/roles/shopdb_app/files/wheelhouse.py build --dest "$WHEELHOUSE" --src . \
+    --python "$py" --arch "$(uname -m)" --glibc-minor "$glibc" 2> >(grep -v 'is neither a file nor a directory' >&2)
 }
 
 build() {

@@ -15,7 +15,8 @@
 # into an image label). Downloaded packages are kept in .cache/images/ so a rebuild is mostly local.
 # Usage: scripts/images.sh [bookworm|trixie ...]      (default: both)
 # Env:   SHOPDB_DEBIAN_MIRROR (default http://deb.debian.org/debian), SHOPDB_IMAGES_FORCE=1 to rebuild,
-#        SHOPDB_IMAGES_BARE=1 for the bare images instead.
+#        SHOPDB_IMAGES_BARE=1 for the bare images instead, SHOPDB_IMAGES_NAME=NAME to build localhost/NAME:<release>
+#        instead (tests/container/test_images_recipe.py builds a scratch image each run: the cold-machine path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/containers.conf}
@@ -35,9 +36,10 @@ EXTRA_PACKAGES=(
 # Bump when the build steps below change in a way that changes the image.
 RECIPE=2
 HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" "${EXTRA_PACKAGES[@]}" | sha256sum | cut -c1-16)
-NAME=shopdb-debian
-if [ "${SHOPDB_IMAGES_BARE:-0}" = 1 ]; then
-  NAME=shopdb-debian-bare
+BARE=${SHOPDB_IMAGES_BARE:-0}
+NAME=${SHOPDB_IMAGES_NAME:-shopdb-debian}
+if [ "$BARE" = 1 ]; then
+  NAME=${SHOPDB_IMAGES_NAME:-shopdb-debian-bare}
   HASH=$(printf '%s\n' "$RECIPE" "$BASE_PACKAGES" bare | sha256sum | cut -c1-16)
 fi
 CACHE=$PWD/.cache/images
@@ -51,22 +53,24 @@ done
 exec 9>/run/lock/shopdb-images.lock
 flock 9
 
-build() {
-  local release=$1 image=localhost/$NAME:$1 rootfs
+# A subshell function: its EXIT trap cleans up when it ends and is gone afterwards (a RETURN trap set in a
+# function stays set and fires again whenever a later function returns).
+build() (
+  release=$1 image=localhost/$NAME:$1
   if [ "${SHOPDB_IMAGES_FORCE:-0}" != 1 ] &&
      [ "$(podman image inspect --format '{{ index .Labels "shopdb.images.hash" }}' "$image" 2>/dev/null)" = "$HASH" ]; then
     echo "images: $image is up to date"
-    return
+    exit 0
   fi
   rootfs=$(mktemp -d "${TMPDIR:-/var/tmp}/shopdb-rootfs-$release.XXXXXX")
   chmod 755 "$rootfs"   # it becomes the image's /, which every user must be able to traverse
   # Unmount and remove the rootfs whatever happens (umount first so rm never walks into /proc).
-  trap "umount -l '$rootfs/var/cache/apt/archives' '$rootfs/proc' 2>/dev/null || true; rm -rf --one-file-system '$rootfs'" RETURN
+  trap 'umount -l "$rootfs/var/cache/apt/archives" "$rootfs/proc" 2>/dev/null || true; rm -rf --one-file-system "$rootfs"' EXIT
   echo "images: debootstrap $release (about a minute)"
   mkdir -p "$CACHE/$release"
   debootstrap --variant=minbase --include="$BASE_PACKAGES" --cache-dir="$CACHE/$release" \
     "$release" "$rootfs" "$MIRROR" >/dev/null
-  if [ "$NAME" = shopdb-debian ]; then
+  if [ "$BARE" != 1 ]; then
     echo "images: installing role packages into $release"
     # No service starts inside the chroot; mariadb's postinst still initialises its data directory.
     printf '#!/bin/sh\nexit 101\n' > "$rootfs/usr/sbin/policy-rc.d"; chmod 755 "$rootfs/usr/sbin/policy-rc.d"
@@ -75,9 +79,9 @@ build() {
     chroot "$rootfs" apt-get -o APT::Sandbox::User=root update -qq
     DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get -o APT::Sandbox::User=root install -y -qq \
       --no-install-recommends "${EXTRA_PACKAGES[@]}" >"$rootfs/var/log/shopdb-images-apt.log" 2>&1 ||
-      { tail -30 "$rootfs/var/log/shopdb-images-apt.log" >&2; return 1; }
+      { tail -30 "$rootfs/var/log/shopdb-images-apt.log" >&2; exit 1; }
     umount "$rootfs/var/cache/apt/archives"
-    [ -d "$rootfs/var/lib/mysql/mysql" ] || { echo "images: mariadb-server did not initialise its data directory" >&2; return 1; }
+    [ -d "$rootfs/var/lib/mysql/mysql" ] || { echo "images: mariadb-server did not initialise its data directory" >&2; exit 1; }
     # sshd is there for the backup role's off-host copy test only: off at boot, keys made per container.
     chroot "$rootfs" systemctl disable --quiet ssh.service
     umount "$rootfs/proc"
@@ -90,7 +94,7 @@ build() {
   tar -C "$rootfs" -c . | podman import \
     --change 'CMD ["/sbin/init"]' --change "LABEL shopdb.images.hash=$HASH" - "$image" >/dev/null 2>&1
   echo "images: built $image"
-}
+)
 
 for r in "${RELEASES[@]}"; do
   case $r in bookworm|trixie) build "$r" ;; *) echo "images: unknown release '$r' (use bookworm or trixie)" >&2; exit 2 ;; esac

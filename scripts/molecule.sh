@@ -25,7 +25,7 @@
 # Logs: .cache/molecule/<id>.log. The summary lists each scenario's time and molecule's per-step report
 # (converge = first converge, idempotence = the re-run).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 export PATH="$ROOT/.venv/bin:$PATH"
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/scripts/containers.conf}

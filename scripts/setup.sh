@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-APT_PACKAGES=(mariadb-server mariadb-client podman runc debootstrap git make curl openssl rsync wrk)
+APT_PACKAGES=(mariadb-server mariadb-client podman runc debootstrap git make curl openssl rsync wrk shellcheck)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -68,6 +68,8 @@ def _reader_call(call, readers):
         return call.args[0]
     if isinstance(func, ast.Name) and func.id in readers:
         return call.args[0]
+    if isinstance(func, ast.Attribute) and func.attr in readers:   # a method, e.g. self._bool(name)
+        return call.args[0]
     return None
 
 

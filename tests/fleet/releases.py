@@ -11,12 +11,11 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# The app role reuses a wheelhouse only when its `.key` is the content key of the shopdb wheel built from the source.
-WHEEL_KEY = ROOT / "ansible" / "roles" / "shopdb_app" / "files" / "wheel_content_key.py"
+# The one wheelhouse recipe, the app role's (it also prints a wheel's content key).
+WHEELHOUSE = ROOT / "ansible" / "roles" / "shopdb_app" / "files" / "wheelhouse.py"
 IGNORE = shutil.ignore_patterns(".git", ".venv", ".cache", "build", "dist", "*.egg-info", "instance",
                                 "__pycache__", "node_modules", "bench")
 
@@ -98,27 +97,11 @@ def make_release(workdir: Path, base_src: Path, version: str, kind: str) -> Path
 
 
 def make_wheelhouse(base_wheelhouse: Path, src: Path, version: str) -> Path:
-    """Copy the base release's wheelhouse (beside it) with src's shopdb wheel instead of the base one."""
+    """The wheelhouse of src's release beside the base release's, with the base's dependency wheels."""
     base_version = version_of(ROOT)
-    name = base_wheelhouse.name.replace(f"shopdb-{base_version}-", f"shopdb-{version}-", 1)
-    dest = base_wheelhouse.parent / name
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for whl in base_wheelhouse.glob("*.whl"):
-        if not whl.name.startswith("shopdb-"):
-            shutil.copy2(whl, tmp)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "-w", str(tmp), str(src)], check=True, cwd=src)
-    (wheel,) = tmp.glob(f"shopdb-{version}-*.whl")
-    key = subprocess.run([sys.executable, str(WHEEL_KEY), str(wheel)], check=True, capture_output=True, text=True)
-    (tmp / ".key").write_text(key.stdout)
-    with tarfile.open(tmp / "wheels.tar", "w") as tar:
-        for whl in sorted(tmp.glob("*.whl")):
-            tar.add(whl, arcname=whl.name)
-    (tmp / ".complete").touch()
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+    dest = base_wheelhouse.parent / base_wheelhouse.name.replace(f"shopdb-{base_version}-", f"shopdb-{version}-", 1)
+    subprocess.run([sys.executable, str(WHEELHOUSE), "build", "--dest", str(dest), "--src", str(src),
+                    "--release", version, "--deps-from", str(base_wheelhouse)], check=True, cwd=src)
     return dest
 
 

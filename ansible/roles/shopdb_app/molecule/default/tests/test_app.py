@@ -10,11 +10,18 @@ import tempfile
 
 import pytest
 
+
+def secret(name):
+    """A throwaway secret of this scenario run (molecule.yml generates it into the ephemeral directory)."""
+    with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets", name)) as f:
+        return f.read().split()[0]
+
+
 testinfra_hosts = ["podman://shopdb-app-bookworm", "podman://shopdb-app-trixie"]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 6))
 BASE = "/opt/shopdb"
 CLI = "/usr/local/sbin/shopdb-flask"
-ADMIN_PW = "molecule-admin-password-0123"
+ADMIN_PW = secret("admin-password")
 CONVERGE_HOST = "shopdb-app-bookworm"  # runs another converge after the admin changed its password
 CHECK_HOST = "shopdb-app-trixie"  # runs --check --diff
 

@@ -10,10 +10,17 @@ import time
 
 import pytest
 
+
+def secret(name):
+    """A throwaway secret of this scenario run (molecule.yml generates it into the ephemeral directory)."""
+    with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets", name)) as f:
+        return f.read().split()[0]
+
+
 testinfra_hosts = ["podman://shopdb-backup-bookworm", "podman://shopdb-backup-trixie"]
 SITE = {"shopdb-backup-bookworm": "site_bkw", "shopdb-backup-trixie": "site_trx"}
-BACKUP_PW = "molecule-backup-password-0123"
-APP_PW = "molecule-app-password-0123"
+BACKUP_PW = secret("db-backup-password")
+APP_PW = secret("db-app-password")
 DIR = "/var/backups/shopdb"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 6))
 

@@ -5,14 +5,21 @@ import subprocess
 
 import pytest
 
+
+def secret(name):
+    """A throwaway secret of this scenario run (molecule.yml generates it into the ephemeral directory)."""
+    with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "secrets", name)) as f:
+        return f.read().split()[0]
+
+
 testinfra_hosts = ["podman://shopdb-db-bookworm", "podman://shopdb-db-trixie"]
 # Each container is the other one's app host (see molecule.yml).
 PEER = {"shopdb-db-bookworm": "shopdb-db-trixie", "shopdb-db-trixie": "shopdb-db-bookworm"}
-APP_PW = "molecule-app-password-0123"
+APP_PW = secret("db-app-password")
 # MariaDB 11.8's client insists on TLS, which 10.11's server does not offer; these tests are about who
 # may log in, so TCP clients go without TLS.
 TCP = "--skip-ssl"
-BACKUP_PW = "molecule-backup-password-0123"
+BACKUP_PW = secret("db-backup-password")
 
 
 def name(host):
