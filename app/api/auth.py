@@ -7,11 +7,10 @@ from flask.views import MethodView
 from flask_jwt_extended import (create_access_token, create_refresh_token, decode_token, get_jwt,
                                 get_jwt_identity, set_access_cookies, set_refresh_cookies, unset_jwt_cookies,
                                 verify_jwt_in_request)
-from flask_smorest import Blueprint
 from jwt.exceptions import PyJWTError
 from marshmallow import Schema, fields, validate
 
-from app.api.common import abort_json, current_user, require_role
+from app.api.common import Blueprint, abort_json, current_user, require_role
 from app.auth import clear_failed_logins, find_user, login_retry_after, record_failed_login, revoke_jwt, verify_password
 from app.extensions import db
 from app.models import User
@@ -40,6 +39,7 @@ class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginSchema)
     @blp.response(200, MeSchema)
+    @blp.errors(401, 429)
     def post(self, data):
         """Log in: sets the access and refresh cookies and their csrf_* companions.
 

@@ -3,12 +3,11 @@
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, current_user, get_or_404, page_schema,
-                            paginate, record_audit, require_role, search_filter)
+from app.api.common import (Blueprint, Integer, ListArgsSchema, UTCDateTime, abort_json, current_user, get_or_404,
+                            page_schema, paginate, record_audit, require_role, search_filter)
 from app.auth import issue_api_token
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -19,13 +18,13 @@ blp = Blueprint("tokens", __name__, url_prefix="/api/tokens", description="Perso
 class TokenSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    user_id = fields.Integer(metadata={"description": "Owner; defaults to the caller."})
+    user_id = Integer(metadata={"description": "Owner; defaults to the caller."})
     username = fields.String(dump_only=True, attribute="user.username")
     prefix = fields.String(dump_only=True, metadata={"description": "First characters, to recognise it."})
-    expires_in_days = fields.Integer(load_only=True, validate=validate.Range(min=1, max=3650))
+    expires_in_days = Integer(load_only=True, validate=validate.Range(min=1, max=3650))
     created_at = UTCDateTime(dump_only=True)
-    expires_at = UTCDateTime(dump_only=True)
-    revoked_at = UTCDateTime(dump_only=True)
+    expires_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null: never expires."})
+    revoked_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null while valid."})
 
 
 class NewTokenSchema(TokenSchema):
@@ -33,7 +32,7 @@ class NewTokenSchema(TokenSchema):
 
 
 class TokenListArgsSchema(ListArgsSchema):
-    user_id = fields.Integer()
+    user_id = Integer()
     include_revoked = fields.Boolean(load_default=False)
 
 
