@@ -107,7 +107,8 @@ def _register_request_hooks(app):
                             "send the body as JSON with 'Content-Type: application/json'.")
         problem = json_body_problem(request.get_data(cache=True)) if has_body else None
         if problem:
-            abort_json(*problem)
+            status, message, details = problem
+            abort_json(status, message, details=details)
 
     @app.after_request
     def _headers(response):

@@ -83,7 +83,7 @@ class Computers(MethodView):
     @require_role("editor")
     @blp.arguments(ComputerCreateSchema)
     @blp.response(201, ComputerSchema)
-    @blp.errors(409)
+    @blp.errors(404, 409)  # 404: no live asset with that asset_id
     def post(self, data):
         """Record an asset's computer details (hostname required and unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])

@@ -11,9 +11,10 @@ from marshmallow import RAISE, Schema, fields, validate
 from app.api.common import Integer, IPAddress, ListArgsSchema, Pattern, UTCDateTime, page_schema
 
 # RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 characters each, at most
-# 253 in all, plus an optional root dot (dropped). Any case on input, stored lower-case.
+# 253 in all as sent (an optional root dot included; it is dropped). Any case on input, stored lower-case.
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME = Pattern(rf"^(?=.{{1,253}}\.?$){_LABEL}(\.{_LABEL})*\.?$",
+HOSTNAME_LENGTH = validate.Length(min=1, max=253)
+HOSTNAME = Pattern(rf"^{_LABEL}(\.{_LABEL})*\.?$",
                    error="Not a valid host name: use letters, digits and hyphens in dot-separated labels of at "
                          "most 63 characters (e.g. cell4-pc01.plant.example).")
 # aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff or aabb.ccdd.eeff (Cisco); any case on input, stored as aa:bb:cc:dd:ee:ff.
@@ -24,10 +25,11 @@ MAC = Pattern(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}-){5}[0-9A-
 
 class Hostname(fields.String):
     def __init__(self, **kwargs):
-        super().__init__(validate=HOSTNAME, **kwargs)
+        super().__init__(validate=[HOSTNAME_LENGTH, HOSTNAME], **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = HOSTNAME(super()._deserialize(value, attr, data, **kwargs))  # the input's form, before normalizing
+        # The input's form is what the document describes: check it before normalizing.
+        text = HOSTNAME(HOSTNAME_LENGTH(super()._deserialize(value, attr, data, **kwargs)))
         return text.lower().removesuffix(".")
 
 

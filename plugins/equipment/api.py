@@ -70,7 +70,7 @@ class Machines(MethodView):
     @require_role("editor")
     @blp.arguments(MachineCreateSchema)
     @blp.response(201, MachineSchema)
-    @blp.errors(409)
+    @blp.errors(404, 409)  # 404: no live asset with that asset_id
     def post(self, data):
         """Record an asset's machine-tool details (make and model required; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])

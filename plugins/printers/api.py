@@ -79,7 +79,7 @@ class Printers(MethodView):
     @require_role("editor")
     @blp.arguments(PrinterCreateSchema)
     @blp.response(201, PrinterSchema)
-    @blp.errors(409)
+    @blp.errors(404, 409)  # 404: no live asset with that asset_id
     def post(self, data):
         """Record an asset's printer details (model required, queue name unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
