@@ -228,3 +228,16 @@ def test_a_write_outside_commit_or_409_still_gets_a_409_not_a_500(app, app_facto
             db.session.add_all([User(username="twin", password_hash="x", role="viewer") for _ in range(2)])
             db.session.commit()
         db.session.rollback()
+
+
+@pytest.mark.parametrize("field, value", [("asset_tag", "PR-2\n"), ("name", "ok"), ("serial", None)])
+def test_a_pattern_matches_the_whole_value_as_the_document_says(editor, type_id, rows, field, value):
+    """Python's `$` also matches before a final newline; the document's `^...$` does not, nor does the API."""
+    body = {"asset_tag": "PR-2", "name": "Printer 2", "asset_type_id": type_id, field: value}
+    response = editor.post("/api/assets", json=body)
+    if field == "asset_tag":
+        assert "asset_tag" in assert_error(response, 422)["details"]["json"]
+        assert rows(Asset) == []
+        assert_error(editor.get("/api/assets", query_string={"q": "PR\n"}), 422)  # control characters, even last
+    else:
+        assert response.status_code == 201, response.get_json()
