@@ -7,17 +7,21 @@ import uuid
 
 from flask import Flask, g, request
 from flask_jwt_extended.exceptions import CSRFError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from app import extensions, models, plugins  # noqa: F401  (models: registers the core tables on db.metadata)
 from app.api import register_blueprints
+from app.api.common import IdConverter, id_converter_schema
+from app.api.openapi import ErrorResponsesPlugin
 from app.errors import ErrorSchema, abort_json, json_error
 from app.networks import TrustedProxyFix
 from app.auth import init_jwt
 from app.cli import register_commands
 from app.config import load_config, refuse_weak_config
 from app.extensions import cors, db, jwt, migrate
+from app.request_body import json_body_problem
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -47,6 +51,8 @@ def create_app(config_name=None, overrides=None):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
     logging.getLogger("app").setLevel(app.config["LOG_LEVEL"])
+    # Before any route is added: every <int:...> in core and plugin routes is bounded (app.api.common.IdConverter).
+    app.url_map.converters["int"] = IdConverter
 
     # One proxy hop (nginx), believed only from TRUSTED_PROXIES: X-Forwarded-For and -Proto (no absolute URLs are
     # built from Host).
@@ -70,7 +76,11 @@ def _init_extensions(app):
     # `app.api` is the blueprints package, so the flask-smorest Api is reached through `extensions`.
     api = extensions.api
     api.ERROR_SCHEMA = ErrorSchema
-    api.init_app(app)
+    # No catch-all "default" response: each operation lists the statuses it answers (app.api.openapi), so a
+    # client or a fuzzer can tell a documented error from an undocumented one.
+    api.DEFAULT_ERROR_RESPONSE_NAME = None
+    api.init_app(app, spec_kwargs={"extra_plugins": [ErrorResponsesPlugin()]})
+    api.register_converter(IdConverter, id_converter_schema)
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie",
                                                        "name": "access_token_cookie"})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
@@ -96,6 +106,10 @@ def _register_request_hooks(app):
         if has_body and request.mimetype != "application/json":
             abort_json(415, f"Unsupported Content-Type {request.mimetype or '(none)'!r}: "
                             "send the body as JSON with 'Content-Type: application/json'.")
+        problem = json_body_problem(request.get_data(cache=True)) if has_body else None
+        if problem:
+            status, message, details = problem
+            abort_json(status, message, details=details)
 
     @app.after_request
     def _headers(response):
@@ -128,6 +142,13 @@ def _register_error_handlers(app):
         return json_error(403, f"CSRF check failed ({exc}): copy the csrf_access_token cookie into the "
                                "X-CSRF-TOKEN header on every write.", code="csrf_failed")
 
+    def integrity_error(_exc):
+        # Last resort: a write path (a plugin's, say) that does not wrap its commit in commit_or_409.
+        db.session.rollback()
+        log.warning("integrity error answered 409 (request id %s)", g.get("request_id"), exc_info=True)
+        return json_error(409, "The write conflicts with data another request just wrote (a unique or reference "
+                               "constraint): GET the resource again and retry.", code="conflict")
+
     def unexpected(exc):
         db.session.rollback()
         log.exception("unhandled error (request id %s)", g.get("request_id"))
@@ -136,4 +157,5 @@ def _register_error_handlers(app):
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(StaleDataError, stale_write)
     app.register_error_handler(CSRFError, csrf_failed)
+    app.register_error_handler(IntegrityError, integrity_error)
     app.register_error_handler(Exception, unexpected)

@@ -2,20 +2,19 @@
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import bindparam, select
 
-from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, etag_for, get_or_404, page_schema, paginate,
-                            patch_schema, require_role, search_filter, with_etag)
+from app.api.common import (Blueprint, Integer, ListArgsSchema, Pattern, UTCDateTime, abort_json, etag_for, get_or_404,
+                            page_schema, paginate, patch_schema, require_role, search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, AssetStatus, AssetType, Location
 
 blp = Blueprint("assets", __name__, url_prefix="/api/assets", description="Assets")
 
-TAG = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-                      error="Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+TAG = Pattern(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+              error="Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
 
 
 class RefSchema(Schema):
@@ -29,22 +28,22 @@ class AssetSchema(Schema):
     asset_tag = fields.String(required=True, validate=TAG)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     serial = fields.String(allow_none=True, validate=validate.Length(max=128))
-    asset_type_id = fields.Integer(required=True)
+    asset_type_id = Integer(required=True)
     asset_type = fields.Nested(RefSchema, dump_only=True)
     status = fields.String(load_default="in_service", validate=validate.Length(min=1, max=32),
                            metadata={"description": "An asset status code (flask seed creates the defaults)."})
-    location_id = fields.Integer(allow_none=True)
+    location_id = Integer(allow_none=True)
     location = fields.Nested(RefSchema, dump_only=True, allow_none=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=10000))
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
-    deleted_at = UTCDateTime(dump_only=True)
+    deleted_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null while live."})
 
 
 class AssetListArgsSchema(ListArgsSchema):
-    asset_type_id = fields.Integer()
+    asset_type_id = Integer()
     status = fields.String()
-    location_id = fields.Integer()
+    location_id = Integer()
     serial = fields.String()
     asset_tag = fields.String()
     updated_since = UTCDateTime(metadata={"description": "Only assets updated at or after this UTC time."})
@@ -128,6 +127,7 @@ class Assets(MethodView):
     @require_role("editor")
     @blp.arguments(AssetSchema)
     @blp.response(201, AssetSchema)
+    @blp.errors(409)
     def post(self, data):
         """Create an asset (asset_tag, name and asset_type_id are required)."""
         _check_references(data)
@@ -151,6 +151,7 @@ class AssetResource(MethodView):
     @require_role("editor")
     @blp.arguments(patch_schema(AssetSchema))
     @blp.response(200, AssetSchema)
+    @blp.errors(409, 412, 428)
     def patch(self, data, asset_id):
         """Change fields of an asset. Send If-Match with the ETag you read (412 when stale)."""
         asset = get_or_404(Asset, asset_id)
@@ -159,6 +160,7 @@ class AssetResource(MethodView):
 
     @require_role("editor")
     @blp.response(204)
+    @blp.errors(412, 428)
     def delete(self, asset_id):
         """Soft-delete an asset (restore with POST .../restore). Honours If-Match."""
         delete_row(get_or_404(Asset, asset_id))
@@ -168,6 +170,7 @@ class AssetResource(MethodView):
 class AssetRestore(MethodView):
     @require_role("editor")
     @blp.response(200, AssetSchema)
+    @blp.errors(409)
     def post(self, asset_id):
         """Undo a soft delete (409 when the tag was reused meanwhile)."""
         return with_etag(restore_row(get_or_404(Asset, asset_id, include_deleted=True), "asset_tag"))

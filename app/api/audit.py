@@ -1,11 +1,10 @@
 """/api/audit: the audit trail, read only (admin only): who changed what, when, with before/after snapshots."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from app.api.common import ListArgsSchema, UTCDateTime, page_schema, paginate, require_role
+from app.api.common import Blueprint, ListArgsSchema, UTCDateTime, page_schema, paginate, require_role
 from app.models import AuditLog
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="The audit trail (admin only, read only)")

@@ -7,12 +7,11 @@ from flask.views import MethodView
 from flask_jwt_extended import (decode_token, get_jwt, set_access_cookies, set_refresh_cookies, unset_jwt_cookies,
                                 verify_jwt_in_request)
 from flask_jwt_extended.exceptions import RevokedTokenError
-from flask_smorest import Blueprint
 from jwt.exceptions import PyJWTError
 from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import IntegrityError
 
-from app.api.common import abort_json, current_user, record_audit, require_role
+from app.api.common import Blueprint, abort_json, current_user, record_audit, require_role
 from app.api.users import check_password_policy
 from app.auth import (clear_failed_logins, find_user, hash_password, issue_session, login_retry_after,
                       record_failed_login, revoke_session, rotate_refresh, session_problem, verify_password)
@@ -74,6 +73,7 @@ class Login(MethodView):
     @blp.doc(security=[])
     @blp.arguments(LoginSchema)
     @blp.response(200, MeSchema)
+    @blp.errors(401, 429)
     def post(self, data):
         """Log in: sets the access and refresh cookies and their csrf_* companions.
 

@@ -1,6 +1,8 @@
 """Helpers every API blueprint uses, core and plugins alike. These names are public and frozen:
 
     ErrorSchema, abort_json, json_error          the one JSON error shape
+    Blueprint                                    flask-smorest's, with the core's argument rules (below)
+    Integer, INT_MAX, Pattern, IPAddress         input fields and validators the OpenAPI document states exactly
     ListArgsSchema, PER_PAGE_DEFAULT, PER_PAGE_MAX, page_schema, paginate, search_filter
                                                  list arguments, envelope, constant-query pagination, q search
     patch_schema                                 PATCH bodies: any subset of a schema's fields
@@ -9,7 +11,11 @@
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
     get_or_404                                   load a row by id, optionally including soft-deleted ones
-    commit_or_409                                commit; a unique violation from a concurrent write is a 409
+    commit_or_409                                `with` it around a write: a unique violation from a concurrent
+                                                 write is a 409, not a 500
+
+Arguments parsed through `Blueprint` refuse a query parameter given twice and a PATCH body that names no
+field (422), for core and plugin routes alike.
 
 Typical plugin view::
 
@@ -22,19 +28,126 @@ Typical plugin view::
 """
 
 import hashlib
+import ipaddress
+import numbers
+from contextlib import contextmanager
 from datetime import timezone
 from functools import wraps
+from http import HTTPStatus
 
+import flask_smorest
 from flask import current_app, g, request
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import func, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
+from werkzeug.routing import IntegerConverter
 
 from app.auth import caller_from_api_token, caller_from_session
 from app.errors import ErrorDetailSchema, ErrorSchema, abort_json, json_error  # noqa: F401 - public here
 from app.extensions import db
 from app.models import ROLES, AuditLog, User, role_at_least, utcnow
+
+
+# --- input fields the OpenAPI document states exactly ------------------------------------------------
+
+# Ids, versions and counts are INT columns (32-bit signed on MariaDB). Every integer the API reads is bounded to
+# that range, so a bigger number is a 422 (or a 404 in a path) instead of an OverflowError or an out-of-range write.
+INT_MAX = 2**31 - 1
+_INT_RANGE = validate.Range(min=-INT_MAX - 1, max=INT_MAX)
+
+
+class Integer(fields.Integer):
+    """An integer input: within -INT_MAX-1..INT_MAX (documented as minimum/maximum; narrow it further with a
+    Range validator), and never a number with a fraction (fields.Integer would cut 1.5 to 1)."""
+
+    def __init__(self, *, validate=None, **kwargs):
+        extra = [] if validate is None else [validate] if callable(validate) else list(validate)
+        super().__init__(validate=[_INT_RANGE, *extra], **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and value != int(value):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class IdConverter(IntegerConverter):
+    """The ``<int:...>`` URL converter of every route, core and plugins: a number past INT_MAX matches no route
+    (404), so it never reaches the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def id_converter_schema(converter):
+    """How `IdConverter` path parameters appear in the OpenAPI document."""
+    return {"type": "integer", "minimum": converter.min or 0, "maximum": converter.max}
+
+
+class Pattern(validate.Regexp):
+    """validate.Regexp matching the whole value, as the document's ``pattern`` (``^...$`` in JSON Schema) does:
+    Python's ``$`` also matches before a final newline, so ``Regexp(r"^a$")`` would accept ``"a\n"``."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+class IPAddress(fields.String):
+    """An IPv4 or IPv6 address, stored in its canonical form (e.g. ``fd00::15``)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}], **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise ValidationError("Not a valid IPv4 or IPv6 address (e.g. 10.20.0.15 or fd00::15).") from None
+
+
+# --- argument parsing -------------------------------------------------------------------------------
+
+class _Parser(FlaskParser):
+    """webargs' parser with the two rules a schema cannot state."""
+
+    def load_querystring(self, req, schema):
+        # Werkzeug would hand the schema the first of `per_page=1&per_page=999`; a client sending both meant
+        # something the API cannot guess.
+        repeated = {name: [f"Given {len(values)} times: send it once."]
+                    for name, values in req.args.lists() if len(values) > 1}
+        if repeated:
+            raise ValidationError(repeated)
+        return super().load_querystring(req, schema)
+
+    def load_json(self, req, schema):
+        data = super().load_json(req, schema)
+        if req.method == "PATCH" and (data is webargs_core.missing or data == {}):
+            raise ValidationError({"_schema": ["Send a JSON object with at least one field to change."]})
+        return data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the core's argument rules; core and plugin routes use this one."""
+
+    ARGUMENTS_PARSER = _Parser()
+
+    def errors(self, *statuses):
+        """Document the error statuses the view's own logic answers, e.g. ``@blp.errors(409, 412, 428)`` (the
+        app-wide ones, 401/403/404/400/413/415, are added by rule: app.api.openapi)."""
+
+        def decorator(func):
+            for status in statuses:
+                func = self.alt_response(status, response=HTTPStatus(status).name)(func)
+            return func
+
+        return decorator
 
 
 class UTCDateTime(fields.DateTime):
@@ -69,11 +182,11 @@ class ListArgsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=PER_PAGE_DEFAULT, validate=validate.Range(min=1, max=PER_PAGE_MAX))
+    page = Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = Integer(load_default=PER_PAGE_DEFAULT, validate=validate.Range(min=1, max=PER_PAGE_MAX))
     # Control characters are refused: SQLite would cut a LIKE pattern at a NUL and match everything.
     q = fields.String(validate=[validate.Length(min=1, max=200),
-                                validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")])
+                                Pattern(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")])
     count = fields.Boolean(load_default=True)
     include_deleted = fields.Boolean(load_default=False)
 
@@ -288,10 +401,14 @@ def get_or_404(model, ident, include_deleted=False):
     return obj
 
 
+@contextmanager
 def commit_or_409(message, details=None):
-    """Commit the session; a unique key taken by a concurrent write (one that passed the pre-check at the
-    same time) rolls back and answers 409 with *message* instead of a 500. Nothing of the request is kept."""
+    """``with commit_or_409(message): <add, flush, record_audit>``: the block's writes, then one commit. A unique
+    key taken by a concurrent write (one that passed the pre-check at the same time), whether the database says so
+    at a flush in the block or at the commit, rolls everything back and answers 409 with *message* (and *details*)
+    instead of a 500. Nothing of the request is kept."""
     try:
+        yield
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

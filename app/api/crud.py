@@ -4,12 +4,9 @@ Each function validates, records the audit row and commits once, so the change a
 land together or not at all.
 """
 
-from contextlib import contextmanager
-
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from app.api.common import abort_json, check_if_match, record_audit, snapshot
+from app.api.common import abort_json, check_if_match, commit_or_409, record_audit, snapshot
 from app.extensions import db
 
 
@@ -20,17 +17,10 @@ def _live_conflict(model, key, value, exclude_id=None):
     return db.session.scalar(stmt.limit(1))
 
 
-@contextmanager
 def _unique_write(model, key, value):
-    """Flush, audit and commit inside; a concurrent write of the same natural key (past the pre-check)
-    surfaces as 409, not 500, and nothing is kept."""
-    try:
-        yield
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort_json(409, f"A live {model.__tablename__} row with {key}={value!r} already exists: "
-                        "choose another value or restore/rename the existing one.", code="conflict")
+    """The write's commit: a concurrent write of the same natural key (past the pre-check) is a 409."""
+    return commit_or_409(f"A live {model.__tablename__} row with {key}={value!r} already exists: "
+                         "choose another value or restore/rename the existing one.", details={key: ["already in use"]})
 
 
 def create_row(model, key, data):

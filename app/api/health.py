@@ -4,7 +4,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from app.api.common import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 

@@ -1,20 +1,19 @@
 """/api/locations: where assets stand (hall, line, room), keyed by a unique code."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from app.api.common import (ListArgsSchema, UTCDateTime, get_or_404, page_schema, paginate, patch_schema,
-                            require_role, search_filter, with_etag)
+from app.api.common import (Blueprint, ListArgsSchema, Pattern, UTCDateTime, get_or_404, page_schema, paginate,
+                            patch_schema, require_role, search_filter, with_etag)
 from app.api.crud import create_row, delete_row, restore_row, update_row
 from app.extensions import db
 from app.models import Asset, Location
 
 blp = Blueprint("locations", __name__, url_prefix="/api/locations", description="Locations")
 
-CODE = validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,49}$",
-                       error="Use 1-50 lower-case letters, digits, '_' or '-', e.g. 'hall-2'.")
+CODE = Pattern(r"^[a-z0-9][a-z0-9_-]{0,49}$",
+               error="Use 1-50 lower-case letters, digits, '_' or '-', e.g. 'hall-2'.")
 
 
 class LocationSchema(Schema):
@@ -24,7 +23,7 @@ class LocationSchema(Schema):
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
     created_at = UTCDateTime(dump_only=True)
     updated_at = UTCDateTime(dump_only=True)
-    deleted_at = UTCDateTime(dump_only=True)
+    deleted_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null while live."})
 
 
 class LocationListArgsSchema(ListArgsSchema):
@@ -53,6 +52,7 @@ class Locations(MethodView):
     @require_role("editor")
     @blp.arguments(LocationSchema)
     @blp.response(201, LocationSchema)
+    @blp.errors(409)
     def post(self, data):
         """Create a location (409 when the code is taken)."""
         return with_etag(create_row(Location, "code", data), 201)
@@ -69,12 +69,14 @@ class LocationResource(MethodView):
     @require_role("editor")
     @blp.arguments(patch_schema(LocationSchema))
     @blp.response(200, LocationSchema)
+    @blp.errors(409, 412, 428)
     def patch(self, data, location_id):
         """Change a location. Send If-Match with the ETag you read (412 when stale)."""
         return with_etag(update_row(get_or_404(Location, location_id), "code", data))
 
     @require_role("editor")
     @blp.response(204)
+    @blp.errors(409, 412, 428)
     def delete(self, location_id):
         """Soft-delete a location; refused (409) while live assets use it."""
         row = get_or_404(Location, location_id)
@@ -88,6 +90,7 @@ class LocationResource(MethodView):
 class LocationRestore(MethodView):
     @require_role("editor")
     @blp.response(200, LocationSchema)
+    @blp.errors(409)
     def post(self, location_id):
         """Undo a soft delete (409 when the code was reused meanwhile)."""
         return with_etag(restore_row(get_or_404(Location, location_id, include_deleted=True), "code"))

@@ -8,12 +8,11 @@ accounts) come from `flask token create --username NAME` on an app host, which r
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, current_user, get_or_404, page_schema,
-                            paginate, record_audit, require_role, search_filter)
+from app.api.common import (Blueprint, Integer, ListArgsSchema, UTCDateTime, abort_json, current_user, get_or_404,
+                            page_schema, paginate, record_audit, require_role, search_filter)
 from app.auth import TOKEN_SCOPES, issue_api_token
 from app.networks import network_problems
 from app.extensions import db
@@ -31,11 +30,11 @@ def _valid_networks(value):
 class TokenSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    user_id = fields.Integer(metadata={"description": "Owner: only the caller's own id is accepted (403 otherwise); "
+    user_id = Integer(metadata={"description": "Owner: only the caller's own id is accepted (403 otherwise); "
                                                       "tokens for other users come from `flask token create`."})
     username = fields.String(dump_only=True, attribute="user.username")
     prefix = fields.String(dump_only=True, metadata={"description": "First characters, to recognise it."})
-    expires_in_days = fields.Integer(load_only=True, validate=validate.Range(min=1, max=3650))
+    expires_in_days = Integer(load_only=True, validate=validate.Range(min=1, max=3650))
     scope = fields.String(load_default="read-write", validate=validate.OneOf(TOKEN_SCOPES), metadata={
         "description": "read: GET only (other methods 403 read_only_token); read-write: the owner's full role."})
     allowed_networks = fields.List(
@@ -44,8 +43,8 @@ class TokenSchema(Schema):
         metadata={"description": "Addresses or CIDRs the token is accepted from (403 address_not_allowed from "
                                  "elsewhere); empty or absent: anywhere."})
     created_at = UTCDateTime(dump_only=True)
-    expires_at = UTCDateTime(dump_only=True, allow_none=True)
-    revoked_at = UTCDateTime(dump_only=True, allow_none=True)
+    expires_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null: never expires."})
+    revoked_at = UTCDateTime(dump_only=True, allow_none=True, metadata={"description": "null while valid."})
     last_used_at = UTCDateTime(dump_only=True, allow_none=True, metadata={
         "description": "Last successful use, to the minute."})
 
@@ -55,7 +54,7 @@ class NewTokenSchema(TokenSchema):
 
 
 class TokenListArgsSchema(ListArgsSchema):
-    user_id = fields.Integer()
+    user_id = Integer()
     include_revoked = fields.Boolean(load_default=False)
 
 

@@ -1,27 +1,30 @@
 """/api/users: accounts and roles (admin only). Changes that matter to security end the user's sessions."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
-from app.api.common import (ListArgsSchema, UTCDateTime, abort_json, get_or_404, page_schema, paginate,
-                            record_audit, require_role, search_filter, snapshot)
+from app.api.common import (Blueprint, ListArgsSchema, Pattern, UTCDateTime, abort_json, commit_or_409, get_or_404,
+                            page_schema, paginate, record_audit, require_role, search_filter, snapshot)
 from app.auth import hash_password, password_problems
+from app.config import Config
 from app.extensions import db
 from app.models import ROLES, ApiToken, User, utcnow
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users (admin only)")
 
 AUDIT_EXCLUDE = ("password_hash",)
+# The length rule of the password policy, in the document too; the rest (not the username, not one or two
+# characters repeated) is checked by `password_problems`, which a JSON schema cannot state.
+PASSWORD = validate.Length(min=Config.PASSWORD_MIN_LENGTH, max=1024,
+                           error="The password must be {min} to {max} characters long.")
 
 
 class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
-    username = fields.String(required=True, validate=validate.Regexp(
+    username = fields.String(required=True, validate=Pattern(
         r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$", error="Use 1-80 letters, digits, '.', '_', '@' or '-'."))
-    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
+    password = fields.String(required=True, load_only=True, validate=PASSWORD)
     role = fields.String(load_default="viewer", validate=validate.OneOf(ROLES))
     is_active = fields.Boolean(load_default=True)
     created_at = UTCDateTime(dump_only=True)
@@ -29,7 +32,7 @@ class UserSchema(Schema):
 
 
 class UserUpdateSchema(Schema):
-    password = fields.String(load_only=True, validate=validate.Length(max=1024))
+    password = fields.String(load_only=True, validate=PASSWORD)
     role = fields.String(validate=validate.OneOf(ROLES))
     is_active = fields.Boolean()
 
@@ -71,6 +74,7 @@ class Users(MethodView):
     @require_role("admin")
     @blp.arguments(UserSchema)
     @blp.response(201, UserSchema)
+    @blp.errors(409)
     def post(self, data):
         """Create a user (409 when the username is taken)."""
         check_password_policy(data["password"], data["username"])
@@ -78,14 +82,10 @@ class Users(MethodView):
             abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
         user = User(username=data["username"], password_hash=hash_password(data["password"]),
                     role=data["role"], is_active=data["is_active"])
-        try:
+        with commit_or_409(f"User {data['username']!r} already exists.", details={"username": ["already in use"]}):
             db.session.add(user)
             db.session.flush()
             record_audit("create", "users", user.id, after=snapshot(user, exclude=AUDIT_EXCLUDE))
-            db.session.commit()
-        except IntegrityError:  # created concurrently, past the check above
-            db.session.rollback()
-            abort_json(409, f"User {data['username']!r} already exists.", code="conflict")
         return user
 
 
@@ -100,6 +100,7 @@ class UserResource(MethodView):
     @require_role("admin")
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.errors(409)
     def patch(self, data, user_id):
         """Change role, active flag or password. The last active admin cannot be demoted or disabled."""
         user = get_or_404(User, user_id)

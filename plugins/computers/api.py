@@ -6,12 +6,12 @@ audit trail (written in the same transaction as the change).
 """
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 
 from app.api.common import (
+    Blueprint,
     abort_json,
     check_if_match,
+    commit_or_409,
     get_or_404,
     paginate,
     record_audit,
@@ -55,14 +55,11 @@ def _hostname_taken(hostname, asset_id):
                         "rename one of them.", details={"hostname": ["already in use"]})
 
 
-def _commit(hostname):
-    """Commit; a concurrent write of the same hostname surfaces as 409, not 500."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort_json(409, f"Hostname {hostname!r} was just taken by another write: hostnames are unique.",
-                   details={"hostname": ["already in use"]})
+def _hostname_write(hostname):
+    """The write's commit: a concurrent write of the same hostname (past `_hostname_taken`), or of this asset's
+    computer row, is a 409."""
+    return commit_or_409(f"Another write just took hostname {hostname!r} or recorded this asset's computer: "
+                         "hostnames are unique; GET it and retry.", details={"hostname": ["already in use"]})
 
 
 @blp.route("/hosts")
@@ -86,6 +83,7 @@ class Computers(MethodView):
     @require_role("editor")
     @blp.arguments(ComputerCreateSchema)
     @blp.response(201, ComputerSchema)
+    @blp.errors(404, 409)  # 404: no live asset with that asset_id
     def post(self, data):
         """Record an asset's computer details (hostname required and unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
@@ -94,10 +92,10 @@ class Computers(MethodView):
                             f"PATCH /api/plugins/computers/hosts/{asset.id} instead.")
         _hostname_taken(data["hostname"], asset.id)
         computer = Computer(**data)
-        db.session.add(computer)
-        db.session.flush()
-        record_audit("create", ENTITY, computer.asset_id, after=snapshot(computer))
-        _commit(computer.hostname)
+        with _hostname_write(computer.hostname):
+            db.session.add(computer)
+            db.session.flush()
+            record_audit("create", ENTITY, computer.asset_id, after=snapshot(computer))
         obj, status, headers = with_etag(computer, 201)
         headers["Location"] = url_for("computers.ComputerItem", asset_id=computer.asset_id)
         return obj, status, headers
@@ -114,6 +112,7 @@ class ComputerItem(MethodView):
     @require_role("editor")
     @blp.arguments(ComputerUpdateSchema)
     @blp.response(200, ComputerSchema)
+    @blp.errors(409, 412, 428)
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
         computer = _load(asset_id)
@@ -121,10 +120,10 @@ class ComputerItem(MethodView):
         if "hostname" in data:
             _hostname_taken(data["hostname"], asset_id)
         before = snapshot(computer)
-        for key, value in data.items():
-            setattr(computer, key, value)
-        if db.session.is_modified(computer):
-            db.session.flush()
-            record_audit("update", ENTITY, computer.asset_id, before=before, after=snapshot(computer))
-        _commit(computer.hostname)
+        with _hostname_write(data.get("hostname", computer.hostname)):
+            for key, value in data.items():
+                setattr(computer, key, value)
+            if db.session.is_modified(computer):
+                db.session.flush()
+                record_audit("update", ENTITY, computer.asset_id, before=before, after=snapshot(computer))
         return with_etag(computer)

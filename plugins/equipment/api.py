@@ -6,11 +6,12 @@ audit trail (written in the same transaction as the change).
 """
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api.common import (
+    Blueprint,
     abort_json,
     check_if_match,
+    commit_or_409,
     get_or_404,
     paginate,
     record_audit,
@@ -69,6 +70,7 @@ class Machines(MethodView):
     @require_role("editor")
     @blp.arguments(MachineCreateSchema)
     @blp.response(201, MachineSchema)
+    @blp.errors(404, 409)  # 404: no live asset with that asset_id
     def post(self, data):
         """Record an asset's machine-tool details (make and model required; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
@@ -76,10 +78,11 @@ class Machines(MethodView):
             abort_json(409, f"Asset {asset.id} already has machine details: "
                             f"PATCH /api/plugins/equipment/machines/{asset.id} instead.")
         machine = Machine(**data)
-        db.session.add(machine)
-        db.session.flush()
-        record_audit("create", ENTITY, machine.asset_id, after=snapshot(machine))
-        db.session.commit()
+        with commit_or_409(f"Another write just recorded the machine details of asset {asset.id}: "
+                           f"GET /api/plugins/equipment/machines/{asset.id} and PATCH it instead."):
+            db.session.add(machine)
+            db.session.flush()
+            record_audit("create", ENTITY, machine.asset_id, after=snapshot(machine))
         obj, status, headers = with_etag(machine, 201)
         headers["Location"] = url_for("equipment.MachineItem", asset_id=machine.asset_id)
         return obj, status, headers
@@ -96,6 +99,7 @@ class MachineItem(MethodView):
     @require_role("editor")
     @blp.arguments(MachineUpdateSchema)
     @blp.response(200, MachineSchema)
+    @blp.errors(412, 428)
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
         machine = _load(asset_id)

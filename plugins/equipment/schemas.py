@@ -3,7 +3,7 @@ from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from app.api.common import ListArgsSchema, UTCDateTime, page_schema
+from app.api.common import Integer, ListArgsSchema, UTCDateTime, page_schema
 
 TEXT = validate.Length(min=1, max=100)
 
@@ -11,7 +11,7 @@ TEXT = validate.Length(min=1, max=100)
 class MachineSchema(Schema):
     """A machine tool as the API returns it."""
 
-    asset_id = fields.Integer(required=True)
+    asset_id = Integer(required=True)
     asset_tag = fields.String(attribute="asset.asset_tag", dump_only=True)
     asset_name = fields.String(attribute="asset.name", dump_only=True)
     make = fields.String()
@@ -46,7 +46,7 @@ class MachineUpdateSchema(Schema):
 class MachineCreateSchema(MachineUpdateSchema):
     """A POST names the asset it extends; make and model are required."""
 
-    asset_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    asset_id = Integer(required=True, validate=validate.Range(min=1))
     make = fields.String(required=True, validate=TEXT)
     model = fields.String(required=True, validate=TEXT)
 

@@ -6,12 +6,12 @@ audit trail (written in the same transaction as the change).
 """
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 
 from app.api.common import (
+    Blueprint,
     abort_json,
     check_if_match,
+    commit_or_409,
     get_or_404,
     paginate,
     record_audit,
@@ -51,14 +51,11 @@ def _queue_taken(queue_name, asset_id):
                         "printer; pick another queue name.", details={"queue_name": ["already in use"]})
 
 
-def _commit(queue_name):
-    """Commit; a concurrent write of the same queue name surfaces as 409, not 500."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort_json(409, f"Queue {queue_name!r} was just taken by another write: queue names are unique.",
-                   details={"queue_name": ["already in use"]})
+def _queue_write(queue_name):
+    """The write's commit: a concurrent write of the same queue name (past `_queue_taken`), or of this asset's
+    printer row, is a 409."""
+    return commit_or_409(f"Another write just took queue {queue_name!r} or recorded this asset's printer: "
+                         "GET it and retry.", details={"queue_name": ["already in use"]} if queue_name else None)
 
 
 @blp.route("/devices")
@@ -82,6 +79,7 @@ class Printers(MethodView):
     @require_role("editor")
     @blp.arguments(PrinterCreateSchema)
     @blp.response(201, PrinterSchema)
+    @blp.errors(404, 409)  # 404: no live asset with that asset_id
     def post(self, data):
         """Record an asset's printer details (model required, queue name unique; one row per asset)."""
         asset = get_or_404(Asset, data["asset_id"])
@@ -90,10 +88,10 @@ class Printers(MethodView):
                             f"PATCH /api/plugins/printers/devices/{asset.id} instead.")
         _queue_taken(data.get("queue_name"), asset.id)
         printer = Printer(**data)
-        db.session.add(printer)
-        db.session.flush()
-        record_audit("create", ENTITY, printer.asset_id, after=snapshot(printer))
-        _commit(printer.queue_name)
+        with _queue_write(printer.queue_name):
+            db.session.add(printer)
+            db.session.flush()
+            record_audit("create", ENTITY, printer.asset_id, after=snapshot(printer))
         obj, status, headers = with_etag(printer, 201)
         headers["Location"] = url_for("printers.PrinterItem", asset_id=printer.asset_id)
         return obj, status, headers
@@ -110,6 +108,7 @@ class PrinterItem(MethodView):
     @require_role("editor")
     @blp.arguments(PrinterUpdateSchema)
     @blp.response(200, PrinterSchema)
+    @blp.errors(409, 412, 428)
     def patch(self, data, asset_id):
         """Change some fields; send the ETag from your last GET in If-Match."""
         printer = _load(asset_id)
@@ -117,10 +116,10 @@ class PrinterItem(MethodView):
         if "queue_name" in data:
             _queue_taken(data["queue_name"], asset_id)
         before = snapshot(printer)
-        for key, value in data.items():
-            setattr(printer, key, value)
-        if db.session.is_modified(printer):
-            db.session.flush()
-            record_audit("update", ENTITY, printer.asset_id, before=before, after=snapshot(printer))
-        _commit(printer.queue_name)
+        with _queue_write(data.get("queue_name", printer.queue_name)):
+            for key, value in data.items():
+                setattr(printer, key, value)
+            if db.session.is_modified(printer):
+                db.session.flush()
+                record_audit("update", ENTITY, printer.asset_id, before=before, after=snapshot(printer))
         return with_etag(printer)

@@ -1,29 +1,18 @@
 """Printers request and response schemas. Author-owned: `copier update` never touches this file."""
-import ipaddress
+from marshmallow import RAISE, Schema, fields, validate
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
-
-from app.api.common import ListArgsSchema, UTCDateTime, page_schema
+from app.api.common import Integer, IPAddress, ListArgsSchema, Pattern, UTCDateTime, page_schema
 
 # CUPS and Windows print servers both accept these: letters, digits, '_', '-' and '.', no spaces or '/'.
-QUEUE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-                        error="Use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit "
-                              "(no spaces or slashes), e.g. cell4-labels.")
-
-
-class IPAddress(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        try:
-            return str(ipaddress.ip_address(text))
-        except ValueError:
-            raise ValidationError("Not a valid IPv4 or IPv6 address (e.g. 10.20.0.40 or fd00::40).") from None
+QUEUE = Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                error="Use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit "
+                      "(no spaces or slashes), e.g. cell4-labels.")
 
 
 class PrinterSchema(Schema):
     """A printer as the API returns it."""
 
-    asset_id = fields.Integer(required=True)
+    asset_id = Integer(required=True)
     asset_tag = fields.String(attribute="asset.asset_tag", dump_only=True)
     asset_name = fields.String(attribute="asset.name", dump_only=True)
     model = fields.String()
@@ -48,7 +37,7 @@ class PrinterUpdateSchema(Schema):
 class PrinterCreateSchema(PrinterUpdateSchema):
     """A POST names the asset it extends and the printer model."""
 
-    asset_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    asset_id = Integer(required=True, validate=validate.Range(min=1))
     model = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
