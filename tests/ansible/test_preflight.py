@@ -157,6 +157,18 @@ def test_an_out_of_range_database_port_is_refused_before_any_change(container, t
     assert_refused_unchanged(result, before, container, ["shopdb_db_port=70000 is out of range: use 1 to 65535"])
 
 
+# The fleet settings (ansible/vars/fleet.yml) of update.yml, checked in its preflight play like the roles'.
+def test_out_of_range_fleet_settings_are_refused_before_any_change(container, tmp_path):
+    before = filesystem_changes(container)
+    bad = {"shopdb_update_max_fail_percentage": 150, "shopdb_update_sites_per_batch": 0}
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(write_inventory(tmp_path, GOOD_VARS)), str(ROOT / "ansible/update.yml"),
+         "--limit", "site_pf", "-e", json.dumps(bad)], env=ENV, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert_refused_unchanged(result, before, container, [
+        "shopdb_update_max_fail_percentage=150 is out of range: use 0 to 100",
+        "shopdb_update_sites_per_batch=0 is out of range: use 1 to 1000"])
+
+
 # Every rule of every role (meta/ranges.yml; test_ranges.py holds that every option has one): one run per
 # role with all of that role's variables out of range at once (-e, so they beat group_vars); the role's
 # preflight names each of them. The roles' preflights run one after another, so the other roles keep

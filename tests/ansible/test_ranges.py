@@ -146,3 +146,23 @@ def test_a_hint_names_the_fix_and_unset_variables_are_left_to_their_own_checks()
 def test_a_rule_without_a_check_is_an_error_of_the_rules_file():
     with pytest.raises(ValueError, match="x_port"):
         shopdb_ranges.range_errors({}, {"x_port": {"hint": "h"}}, {"x_port": 1})
+
+
+def fleet_files():
+    settings = yaml.safe_load((ROOT / "ansible/vars/fleet.yml").read_text())
+    return settings, yaml.safe_load((ROOT / "ansible/vars/fleet-ranges.yml").read_text())["ranges"]
+
+
+def test_every_fleet_setting_has_a_rule():
+    settings, ranges = fleet_files()
+    assert sorted(n for n, v in settings.items() if not isinstance(v, bool) and n not in ranges) == []
+    assert sorted(n for n in ranges if n not in settings) == []
+
+
+@pytest.mark.parametrize("name", list(fleet_files()[1]))
+def test_each_fleet_rule_refuses_an_out_of_range_value_and_accepts_the_default(name):
+    settings, ranges = fleet_files()
+    errors = shopdb_ranges.range_errors({}, ranges, {name: out_of_range(ranges[name])})
+    assert len(errors) == 1 and errors[0].startswith(f"{name}="), errors
+    if "{{" not in str(settings[name]):
+        assert shopdb_ranges.range_errors({}, ranges, {name: settings[name]}) == []
