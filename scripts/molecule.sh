@@ -21,7 +21,8 @@
 # with MariaDB, nginx, PyMySQL, python3-venv, rsync preinstalled); tests use `podman://<container>`.
 #
 # Environment: ANSIBLE_ROLES_PATH points at ansible/roles, ANSIBLE_FILTER_PLUGINS at ansible/plugins/filter;
-# CONTAINERS_CONF at scripts/containers.conf (runc, rlimits this host allows); MOLECULE_NO_LOG=false shows secrets in logs for debugging.
+# CONTAINERS_CONF at scripts/containers.conf (runc, rlimits this host allows); MOLECULE_NO_LOG=false shows
+# secrets in logs for debugging.
 # Logs: .cache/molecule/<id>.log. The summary lists each scenario's time and molecule's per-step report
 # (converge = first converge, idempotence = the re-run).
 set -uo pipefail

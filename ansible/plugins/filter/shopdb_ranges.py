@@ -86,7 +86,8 @@ FORMATS = {
     # nginx: a time (10s, 1m; no unit = seconds) and a size (10m; no unit = bytes).
     "nginx_time": (_regex(r"([1-9][0-9]*(ms|s|m|h|d|w|M|y)?)+"), "an nginx time above zero such as 10s or 1m"),
     "nginx_size": (_regex(r"[0-9]+[kKmMgG]?"), "an nginx size such as 10m or 512k (0 = no limit)"),
-    "systemd_timespan": (_regex(rf"([0-9]+ ?({_TIMESPAN_UNITS})? ?)+"), "a systemd time span such as 15min or 1h 30min"),
+    "systemd_timespan": (_regex(rf"([0-9]+ ?({_TIMESPAN_UNITS})? ?)+"),
+                         "a systemd time span such as 15min or 1h 30min"),
     "rsync_target": (_regex(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.+"), "user@host:/absolute/path"),
     "known_hosts_line": (_regex(r"\S+ (ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/=]+( .*)?"),
                          "a known_hosts line such as `backup.example.net ssh-ed25519 AAAA...` (ssh-keyscan)"),

@@ -9,6 +9,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -269,7 +270,8 @@ def test_a_host_an_update_held_out_stays_out_until_put_back(host):
 def test_only_the_mozilla_key_exchange_groups_are_accepted(host, version, group, accepted):
     r = host.run(f"openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} {version} -groups {group} </dev/null")
     if accepted:
-        assert r.rc == 0 and "Server Temp Key:" in r.stdout, (
+        # OpenSSL 3.0 (bookworm) says "Server Temp Key: X25519, 253 bits", 3.5 (trixie) "Peer Temp Key: ...".
+        assert r.rc == 0 and re.search(rf"(Server|Peer) Temp Key: (ECDH, )?{group},", r.stdout), (
             r.stdout[-2000:] + r.stderr)
     else:
         assert r.rc != 0, f"nginx agreed to {group}:\n{r.stdout[-2000:]}"
@@ -320,7 +322,6 @@ def test_a_converge_shortens_a_self_signed_certificate_made_for_825_days(host):
     resign(host, 825, 0x0825)
     r = playbook(host)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
-    assert "renewed" in r.stdout
     not_before, not_after, serial = wait_served(host, lambda cert: cert[2] != "0825")
     assert not_after - not_before <= datetime.timedelta(days=366, minutes=5)
 
@@ -336,7 +337,8 @@ def test_the_renewal_timer_renews_a_self_signed_certificate_close_to_expiry(host
     host.check_output("systemctl start shopdb-proxy-self-signed-renew.service")  # what the timer runs, daily
     not_before, not_after, serial = wait_served(host, lambda cert: cert[2] != "10")
     now = datetime.datetime.now(datetime.timezone.utc)
-    assert not_after - now > datetime.timedelta(days=365) and not_after - not_before <= datetime.timedelta(days=366, minutes=5)
+    assert not_after - now > datetime.timedelta(days=365)
+    assert not_after - not_before <= datetime.timedelta(days=366, minutes=5)
     assert host.check_output(f"openssl x509 -in {CRT} -noout -ext subjectAltName") == names_before
     assert "renewed" in host.check_output("journalctl -u shopdb-proxy-self-signed-renew.service --no-pager -n 20")
     # A certificate far from expiry is left alone.
