@@ -5,6 +5,7 @@ asserts: the run fails, the message names the variable, no host reports a change
 filesystem (`podman diff` against its image) is exactly what it was. A control run with the good
 inventory passes the same preflight, so each failure is caused by the broken value alone.
 """
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_ranges import ROLES, out_of_range, role_files
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "localhost/shopdb-debian:bookworm"
@@ -100,11 +102,26 @@ def write_inventory(tmp_path, site_vars, app_hosts=True):
     return inventory
 
 
-def run_site(inventory, *extra):
+def run_site(inventory, *extra, env=None):
     return subprocess.run(
         ["ansible-playbook", "-i", str(inventory), str(ROOT / "ansible/site.yml"), "--limit", "site_pf", *extra],
-        env=ENV, capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**ENV, **(env or {})}, capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
+
+
+def assert_refused_unchanged(result, before, container, names):
+    """The run failed naming each of `names`, reached no play past preflight, changed nothing."""
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    # The failure (from the first failed task on) names the variable.
+    failure = output[min(i for i in (output.find("fatal:"), output.find("failed:"), len(output)) if i >= 0):]
+    for name in names:
+        assert name in failure, f"{name!r} not in the failure:\n{failure[:3000]}"
+    # Nothing ran past the preflight play, nothing reported a change, and the disk is as it was.
+    assert "PLAY [Provision the database]" not in output
+    recap = re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", output, re.M)
+    assert recap and set(recap) == {"0"}, output[-2000:]
+    assert filesystem_changes(container) == before, "the host's filesystem changed"
 
 
 CASES = {
@@ -130,17 +147,48 @@ def test_bad_input_fails_before_any_host_changes(container, tmp_path, case):
 
     result = run_site(write_inventory(tmp_path, site_vars, app_hosts))
 
+    assert_refused_unchanged(result, before, container, names)
+
+
+# The finding of issue 17: a port MariaDB clamps silently took the site down; it never gets past preflight.
+def test_an_out_of_range_database_port_is_refused_before_any_change(container, tmp_path):
+    before = filesystem_changes(container)
+    result = run_site(write_inventory(tmp_path, GOOD_VARS), "-e", json.dumps({"shopdb_db_port": 70000}))
+    assert_refused_unchanged(result, before, container, ["shopdb_db_port=70000 is out of range: use 1 to 65535"])
+
+
+# The fleet settings (ansible/vars/fleet.yml) of update.yml, checked in its preflight play like the roles'.
+def test_out_of_range_fleet_settings_are_refused_before_any_change(container, tmp_path):
+    before = filesystem_changes(container)
+    bad = {"shopdb_update_max_fail_percentage": 150, "shopdb_update_sites_per_batch": 0}
+    result = subprocess.run(
+        ["ansible-playbook", "-i", str(write_inventory(tmp_path, GOOD_VARS)), str(ROOT / "ansible/update.yml"),
+         "--limit", "site_pf", "-e", json.dumps(bad)], env=ENV, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert_refused_unchanged(result, before, container, [
+        "shopdb_update_max_fail_percentage=150 is out of range: use 0 to 100",
+        "shopdb_update_sites_per_batch=0 is out of range: use 1 to 1000"])
+
+
+# Every rule of every role (meta/ranges.yml; test_ranges.py holds that every option has one): one run per
+# role with all of that role's variables out of range at once (-e, so they beat group_vars); the role's
+# preflight names each of them. The roles' preflights run one after another, so the other roles keep
+# their good values and the run reaches the role under test.
+@pytest.mark.parametrize("role", ROLES)
+def test_every_ranged_variable_is_refused_before_any_change(container, tmp_path, role):
+    _, ranges = role_files(role)
+    bad = {name: out_of_range(rule) for name, rule in ranges.items()}
+    extra = tmp_path / "bad.json"
+    extra.write_text(json.dumps(bad))
+    before = filesystem_changes(container)
+    # JSON results: the message is one string, not wrapped across lines.
+    result = run_site(write_inventory(tmp_path, GOOD_VARS), "-e", f"@{extra}",
+                      env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"})
     output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
-    # The failure (from the first failed task on) names the variable.
-    failure = output[min(i for i in (output.find("fatal:"), output.find("failed:"), len(output)) if i >= 0):]
-    for name in names:
-        assert name in failure, f"{case}: {name!r} not in the failure:\n{failure[:3000]}"
-    # Nothing ran past the preflight play, nothing reported a change, and the disk is as it was.
-    assert "PLAY [Provision the database]" not in output
-    recap = re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", output, re.M)
-    assert recap and set(recap) == {"0"}, output[-2000:]
-    assert filesystem_changes(container) == before, "the host's filesystem changed"
+    messages = " ".join(re.findall(r'"msg": "((?:[^"\\]|\\.)*)"', output))
+    assert f"{role}_" in messages, output[-3000:]
+    unnamed = [name for name in bad if not re.search(rf"\b{re.escape(name)}(\[0\]| key)?=", messages)]
+    assert unnamed == [], f"{role}: the preflight did not name {unnamed}:\n{messages[:3000]}"
+    assert_refused_unchanged(result, before, container, [f"{role}_"])
 
 
 # Last: this run gathers facts, which leaves ansible's temporary directory in the container.

@@ -3,11 +3,13 @@ of every app host with passive health checks, the certificate sources and config
 this machine to each container's address on podman's bridge; the upstreams are stand-ins (prepare.yml)
 that answer with the request they received."""
 
+import datetime
 import functools
 import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -214,9 +216,10 @@ def test_a_config_nginx_rejects_leaves_the_running_one_serving(host):
         pytest.skip("one host is enough for this converge")
     conf = "/etc/nginx/nginx.conf"
     before, master = host.file(conf).sha256sum, nginx_master(host)
-    r = playbook(host, "-e", "shopdb_proxy_client_max_body_size='10 MB'")
+    # A size in the form preflight accepts (meta/ranges.yml) that nginx cannot hold.
+    r = playbook(host, "-e", "shopdb_proxy_client_max_body_size=99999999999999999999g")
     assert r.returncode != 0
-    assert 'invalid number of arguments in "client_max_body_size"' in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr
+    assert '"client_max_body_size" directive invalid value' in r.stdout + r.stderr, r.stdout[-3000:] + r.stderr
     assert host.file(conf).sha256sum == before
     assert nginx_master(host) == master and host.service("nginx").is_running
     status, headers, _ = get(host)
@@ -257,3 +260,87 @@ def test_a_host_an_update_held_out_stays_out_until_put_back(host):
     config = host.check_output("nginx -T 2>/dev/null")
     assert "down;" not in config and "server 127.0.0.2:8000 max_fails=3 fail_timeout=4s;" in config
     assert {get(host)[2]["upstream"] for _ in range(6)} == {"127.0.0.1", "127.0.0.2"}
+
+
+# Mozilla intermediate: these three groups only (the issue's scan found secp521r1 and X448 accepted too).
+# TLS 1.2 is asked with an ECDHE suite only, so a refused group cannot fall back to DHE.
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"])
+@pytest.mark.parametrize("group,accepted", [
+    ("X25519", True), ("prime256v1", True), ("secp384r1", True), ("secp521r1", False), ("X448", False)])
+def test_only_the_mozilla_key_exchange_groups_are_accepted(host, version, group, accepted):
+    r = host.run(f"openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} {version} -groups {group} </dev/null")
+    if accepted:
+        # OpenSSL 3.0 (bookworm) says "Server Temp Key: X25519, 253 bits", 3.5 (trixie) "Peer Temp Key: ...".
+        assert r.rc == 0 and re.search(rf"(Server|Peer) Temp Key: (ECDH, )?{group},", r.stdout), (
+            r.stdout[-2000:] + r.stderr)
+    else:
+        assert r.rc != 0, f"nginx agreed to {group}:\n{r.stdout[-2000:]}"
+
+
+CRT, KEY = f"/etc/nginx/tls/{DOMAIN}.crt", f"/etc/nginx/tls/{DOMAIN}.key"
+
+
+def _openssl_date(text):
+    return datetime.datetime.strptime(text.strip(), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=datetime.timezone.utc)
+
+
+def served_certificate(host):
+    """notBefore, notAfter and serial of the certificate nginx serves (asked over TLS, on the host)."""
+    out = host.check_output(f"openssl s_client -connect 127.0.0.1:443 -servername {DOMAIN} </dev/null 2>/dev/null"
+                            " | openssl x509 -noout -startdate -enddate -serial")
+    fields = dict(line.split("=", 1) for line in out.splitlines())
+    return _openssl_date(fields["notBefore"]), _openssl_date(fields["notAfter"]), fields["serial"]
+
+
+def resign(host, days, serial):
+    """The host's certificate signed again for `days` (a stand-in for time passing), served by nginx."""
+    host.check_output(f"openssl x509 -in {CRT} -signkey {KEY} -days {days} -set_serial {serial} -out {CRT}.new"
+                      f" && mv {CRT}.new {CRT} && nginx -t -q && systemctl reload nginx")
+    shown = f"{serial:X}"
+    wait_served(host, lambda cert: cert[2] == shown.zfill(len(shown) + len(shown) % 2))  # as openssl shows it
+
+
+def wait_served(host, predicate):
+    deadline = time.time() + 20  # a reload hands over to new workers
+    while not predicate(cert := served_certificate(host)):
+        assert time.time() < deadline, f"nginx still serves {cert}"
+        time.sleep(0.5)
+    return cert
+
+
+def test_the_self_signed_certificate_lives_at_most_366_days(host):
+    if name(host) == FILES_HOST:
+        pytest.skip("serves the operator's certificate")
+    not_before, not_after, _ = served_certificate(host)
+    assert datetime.timedelta(days=365) <= not_after - not_before <= datetime.timedelta(days=366, minutes=5)
+
+
+def test_a_converge_shortens_a_self_signed_certificate_made_for_825_days(host):
+    """A site made with the former default (825 days) gets a certificate within the profile on its next converge."""
+    if name(host) == FILES_HOST:
+        pytest.skip("serves the operator's certificate")
+    resign(host, 825, 0x0825)
+    r = playbook(host)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    not_before, not_after, serial = wait_served(host, lambda cert: cert[2] != "0825")
+    assert not_after - not_before <= datetime.timedelta(days=366, minutes=5)
+
+
+def test_the_renewal_timer_renews_a_self_signed_certificate_close_to_expiry(host):
+    if name(host) == FILES_HOST:
+        assert not host.file("/etc/systemd/system/shopdb-proxy-self-signed-renew.timer").exists
+        pytest.skip("serves the operator's certificate: no renewal timer")
+    timer = host.service("shopdb-proxy-self-signed-renew.timer")
+    assert timer.is_enabled and timer.is_running
+    names_before = host.check_output(f"openssl x509 -in {CRT} -noout -ext subjectAltName")
+    resign(host, 10, 0x10)  # 10 days left: inside the 30-day renewal window
+    host.check_output("systemctl start shopdb-proxy-self-signed-renew.service")  # what the timer runs, daily
+    not_before, not_after, serial = wait_served(host, lambda cert: cert[2] != "10")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert not_after - now > datetime.timedelta(days=365)
+    assert not_after - not_before <= datetime.timedelta(days=366, minutes=5)
+    assert host.check_output(f"openssl x509 -in {CRT} -noout -ext subjectAltName") == names_before
+    assert "renewed" in host.check_output("journalctl -u shopdb-proxy-self-signed-renew.service --no-pager -n 20")
+    # A certificate far from expiry is left alone.
+    host.check_output("systemctl start shopdb-proxy-self-signed-renew.service")
+    assert served_certificate(host)[2] == serial
