@@ -41,6 +41,10 @@ DEPENDENCIES = {
 # Used only by the Molecule scenarios (not shipped), so not dependencies of the collection.
 TEST_ONLY = {"containers.podman", "community.docker"}
 
+# ansible-test reads only tests/sanity/ignore-<its core version>.txt: one list, written for each release
+# meta/runtime.yml supports.
+SANITY_IGNORE_VERSIONS = ("2.18", "2.19", "2.20")
+
 # What the collection never ships: test scenarios and caches, and what ansible-test leaves behind.
 EXCLUDE = shutil.ignore_patterns("molecule", "__pycache__", "*.pyc", ".pytest_cache", "*.retry")
 BUILD_IGNORE = ["tests/output", "changelogs/.plugin-cache.yaml", "*.tar.gz", "**/__pycache__", "**/*.pyc", ".pytest_cache"]
@@ -80,6 +84,10 @@ def assemble(dest: Path) -> Path:
 
     shutil.copytree(ANSIBLE / "collection", coll, ignore=EXCLUDE, dirs_exist_ok=True)
     shutil.copytree(ANSIBLE / "roles", coll / "roles", ignore=EXCLUDE)
+    ignores = coll / "tests" / "sanity" / "ignore.txt"
+    for core in SANITY_IGNORE_VERSIONS:
+        shutil.copy2(ignores, ignores.with_name(f"ignore-{core}.txt"))
+    ignores.unlink()
 
     playbooks = coll / "playbooks"
     playbooks.mkdir()
