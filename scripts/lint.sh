@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_ROLES_PATH="$PWD/ansible/roles"
 echo "lint: yamllint"
-yamllint --strict ansible/ .yamllint .ansible-lint
+yamllint --strict ansible/ .yamllint .ansible-lint collections/ inventories/ execution-environment.yml
 echo "lint: ansible-lint (production profile)"
 ansible-lint --offline ansible/
 echo "lint: clean"

@@ -99,6 +99,7 @@ def test_its_dependencies_are_installed_at_the_declared_versions(installed):
         assert found[name] in SpecifierSet(spec), f"{name} {found[name]} does not satisfy {spec}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
 def test_every_fleet_playbook_loads_from_the_installed_collection(installed, playbook):
     collections, workdir = installed
