@@ -8,7 +8,7 @@ build` there:
     python scripts/collection.py [--out DIR]      # prints the tarball's path
 
     roles/       <- ansible/roles/*            (their molecule/ scenarios left out)
-    playbooks/   <- ansible/*.yml with tasks/, vars/, templates/, files/ and group_vars/all/
+    playbooks/   <- ansible/*.yml with tasks/, vars/, templates/, files/, *_plugins/ and group_vars/all/
     plugins/     <- ansible/plugins/*          (whatever exists)
     README.md, meta/runtime.yml, changelogs/   <- ansible/collection/
     galaxy.yml   <- written here: version = the shopdb release in pyproject.toml
@@ -59,6 +59,14 @@ def release() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
+def playbook_dirs() -> list[str]:
+    """What the playbooks read beside them: their task files, variables, templates and files, and the
+    playbook-adjacent plugin directories (filter_plugins/, ...). Those keep working for a collection
+    playbook, whose bare filter names are not looked up in its collection."""
+    subs = [s for s in ("tasks", "vars", "templates", "files") if (ANSIBLE / s).is_dir()]
+    return subs + sorted(p.name for p in ANSIBLE.glob("*_plugins") if p.is_dir())
+
+
 def galaxy_yml(version: str) -> dict:
     return {
         "namespace": NAMESPACE,
@@ -93,9 +101,8 @@ def assemble(dest: Path) -> Path:
     playbooks.mkdir()
     for playbook in sorted(ANSIBLE.glob("*.yml")):
         shutil.copy2(playbook, playbooks / playbook.name)
-    for sub in ("tasks", "vars", "templates", "files"):
-        if (ANSIBLE / sub).is_dir():
-            shutil.copytree(ANSIBLE / sub, playbooks / sub, ignore=EXCLUDE)
+    for sub in playbook_dirs():
+        shutil.copytree(ANSIBLE / sub, playbooks / sub, ignore=EXCLUDE)
     # Only group_vars/all: it is the site kit's glue. The site_* examples belong to an inventory (playbook
     # group_vars outrank inventory group_vars, so shipping them would override every site's own).
     shutil.copytree(ANSIBLE / "group_vars" / "all", playbooks / "group_vars" / "all", ignore=EXCLUDE)
