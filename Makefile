@@ -3,7 +3,7 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/scripts/containers.conf
 
-.PHONY: setup demo demo-clean test test-fast test-app lint test-molecule images bench clean
+.PHONY: setup demo demo-clean test test-fast test-app lint test-molecule images bench collection clean
 
 setup:
 	bash scripts/setup.sh
@@ -40,6 +40,10 @@ images:
 
 bench: setup
 	python bench/run.py
+
+## The Ansible collection shopdb.deploy, built from ansible/ into build/collection/ (scripts/collection.py).
+collection: setup
+	python scripts/collection.py
 
 clean:
 	rm -rf $(VENV) .setup-stamp build dist *.egg-info

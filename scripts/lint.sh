@@ -27,7 +27,7 @@ for t in ansible/roles/*/templates/*.j2; do
 done
 echo "lint: shellcheck checked ${#scripts[@]} scripts"
 echo "lint: yamllint"
-yamllint --strict ansible/ .yamllint .ansible-lint
+yamllint --strict ansible/ .yamllint .ansible-lint collections/ inventories/ execution-environment.yml
 echo "lint: ansible-lint (production profile)"
 ansible-lint --offline ansible/
 echo "lint: clean"
