@@ -5,7 +5,8 @@
                                                  list arguments, envelope, constant-query pagination, q search
     patch_schema                                 PATCH bodies: any subset of a schema's fields
     UTCDateTime                                  timestamps in and out as UTC ISO 8601
-    etag_of, etag_for, with_etag, check_if_match optimistic concurrency (ETag / If-Match)
+    etag_of, etag_for, with_etag, check_if_match
+                                                 optimistic concurrency (ETag / If-Match; covers every row shown)
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
     get_or_404                                   load a row by id, optionally including soft-deleted ones
