@@ -73,8 +73,8 @@ BREAKAGES = [
     _b("patch-answers-without-etag", "api.py", "        db.session.commit()\n        return with_etag(detail)\n\n    @require_role",
        "        db.session.commit()\n        return detail\n\n    @require_role"),
     # Writes: If-Match, the unique race, soft delete and restore, the audit trail.
-    _b("patch-ignores-if-match", "api.py", "        detail = _load(asset_id)\n        check_if_match(detail)\n        before",
-       "        detail = _load(asset_id)\n        before"),
+    _b("patch-ignores-if-match", "api.py", "        check_if_match(detail)\n        before = snapshot(detail)\n        for key",
+       "        before = snapshot(detail)\n        for key"),
     _b("delete-ignores-if-match", "api.py", "        check_if_match(detail)\n        before = snapshot(detail)\n        detail.soft_delete()",
        "        before = snapshot(detail)\n        detail.soft_delete()"),
     _b("unique-race-is-a-500", "api.py", "        db.session.add(detail)\n", "        db.session.add(detail)\n        db.session.flush()\n"),
@@ -85,8 +85,8 @@ BREAKAGES = [
     _b("update-not-audited", "api.py",
        '            record_audit("update", ENTITY, detail.asset_id, before=before, after=snapshot(detail))\n', ""),
     _b("create-not-audited", "api.py", '        record_audit("create", ENTITY, detail.asset_id, after=snapshot(detail))\n', ""),
-    _b("audit-before-taken-after-the-change", "api.py", "before=before, after=snapshot(detail))\n        db.session.commit()\n        return",
-       "before=snapshot(detail), after=snapshot(detail))\n        db.session.commit()\n        return"),
+    _b("audit-before-taken-after-the-change", "api.py", 'record_audit("update", ENTITY, detail.asset_id, before=before,',
+       'record_audit("update", ENTITY, detail.asset_id, before=snapshot(detail),'),
     # Schemas: validation, unknown fields, types on the wire.
     _b("decimal-range-unchecked", "schemas.py", ",\n                          validate=validate.Range(min=0, min_inclusive=False, max=9999999))", ")"),
     _b("unknown-fields-accepted", "schemas.py", "        unknown = RAISE", '        unknown = "exclude"'),
@@ -108,10 +108,17 @@ def _apply(root, breakage):
     path.write_text(text.replace(breakage.old, breakage.new))
 
 
-def test_breakages_are_distinct():
+def test_breakages_are_distinct_and_apply_to_a_fresh_render(tmp_path):
     assert len({b.id for b in BREAKAGES}) == len(BREAKAGES)
     assert len({(b.path, b.old, b.new) for b in BREAKAGES}) == len(BREAKAGES)
     assert len(BREAKAGES) >= 27
+    pristine = render(tmp_path / "pristine" / NAME, {"plugin_name": NAME})
+    for breakage in BREAKAGES:
+        root = tmp_path / breakage.id / NAME
+        shutil.copytree(pristine, root)
+        _apply(root, breakage)
+        if root.joinpath(breakage.path).suffix == ".py":
+            compile(root.joinpath(breakage.path).read_text(), breakage.id, "exec")
 
 
 @pytest.mark.slow
