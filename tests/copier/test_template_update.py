@@ -78,7 +78,7 @@ def test_update_keeps_author_files_and_brings_template_changes(tmp_path):
     _append(tpl / "tests" / "test_plugin.py.jinja", TEMPLATE_TEST)
     _edit(tpl / "README.md.jinja", "## Develop and test\n", "## Develop and test\n\nTemplate v2 runs one more check.\n")
     _edit(tpl / "plugin.toml.jinja", "# The plugin manifest:", "# The plugin manifest (template v2):")
-    _edit(tpl / "models.py.jinja", "    # The example field:", "    # TEMPLATE V2 CHANGE\n    # The example field:")
+    _edit(tpl / "models.py.jinja", "    # The example fields,", "    # TEMPLATE V2 CHANGE\n    # The example fields,")
     _release(template, "v2")
 
     result = copier_cli("update", "--defaults", cwd=plugin)
@@ -123,6 +123,7 @@ def test_conflict_is_shown_inline_and_caught_until_resolved(tmp_path):
     resolved = text[:start] + "`NOTES.md` (the author's wording).\n" + text[text.index("\n", end) + 1:]
     (plugin / "README.md").write_text(resolved)
     assert leftovers(plugin) == []
+    git(site, "add", "-A")  # marks it resolved: until then git still lists README.md as unmerged (UU)
     assert run_plugin_tests(plugin, extra=("-k", "no_update_leftovers")).returncode == 0
 
 
