@@ -7,7 +7,8 @@
                                                  list arguments, envelope, constant-query pagination, q search
     patch_schema                                 PATCH bodies: any subset of a schema's fields
     UTCDateTime                                  timestamps in and out as UTC ISO 8601
-    etag_of, etag_for, with_etag, check_if_match optimistic concurrency (ETag / If-Match)
+    etag_of, etag_for, with_etag, check_if_match
+                                                 optimistic concurrency (ETag / If-Match; covers every row shown)
     require_role, current_user                   authentication (JWT cookie or Bearer API token) and roles
     snapshot, record_audit                       the audit trail, written in the caller's transaction
     get_or_404                                   load a row by id, optionally including soft-deleted ones
@@ -27,13 +28,17 @@ Typical plugin view::
             return with_etag(get_or_404(MyItem, item_id))
 """
 
+import base64
 import hashlib
 import ipaddress
 import numbers
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from enum import Enum
 from functools import wraps
 from http import HTTPStatus
+from uuid import UUID
 
 import flask_smorest
 from flask import current_app, g, request
@@ -282,13 +287,17 @@ def search_filter(q, *columns):
 # --- optimistic concurrency -------------------------------------------------------------------------
 
 def etag_of(obj):
-    """The strong ETag (unquoted) of a versioned row: changes on every committed update."""
-    return etag_for(obj.__tablename__, obj.id, obj.version)
+    """The strong ETag (unquoted) of a versioned row: changes on every committed update.
+
+    A row whose body also shows other rows' fields (a plugin detail showing its asset's tag and name) defines
+    ``etag_versions``, the versions of every row its body shows, so the ETag changes whenever the body does.
+    """
+    return etag_for(obj.__tablename__, obj.id, *getattr(obj, "etag_versions", (obj.version,)))
 
 
-def etag_for(table, row_id, version):
-    """`etag_of` for a row read without the ORM: its table name, id and version."""
-    return hashlib.sha256(f"{table}:{row_id}:{version}".encode()).hexdigest()[:32]
+def etag_for(table, row_id, *versions):
+    """`etag_of` for a row read without the ORM: its table name, id and the version(s) its body shows."""
+    return hashlib.sha256(f"{table}:{row_id}:{':'.join(map(str, versions))}".encode()).hexdigest()[:32]
 
 
 def with_etag(obj, status=200):
@@ -362,15 +371,38 @@ def current_user():
 
 # --- audit ------------------------------------------------------------------------------------------
 
+def _json_value(value):
+    """*value* (anything a column can map to) as JSON: Decimal as its exact string, datetime as UTC ISO 8601 with
+    +00:00 (as UTCDateTime dumps it; naive values are UTC), date and time as ISO 8601, Enum as its value, UUID as
+    its string, bytes as base64, timedelta as seconds; JSON columns (dicts, lists) converted item by item."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)  # never float: the audit must show the stored digits
+    if isinstance(value, datetime):
+        value = value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return _json_value(value.value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, dict):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_value(item) for item in value]
+    raise TypeError(f"snapshot: no JSON form for {type(value).__name__} values; convert it in the caller")
+
+
 def snapshot(obj, exclude=("deleted_marker",)):
-    """A JSON-safe dict of *obj*'s column values, for audit before/after."""
-    data = {}
-    for column in obj.__table__.columns:
-        if column.key in exclude:
-            continue
-        value = getattr(obj, column.key)
-        data[column.key] = value.isoformat() + "Z" if hasattr(value, "isoformat") else value
-    return data
+    """A JSON-safe dict of *obj*'s column values, for audit before/after (each value through `_json_value`)."""
+    return {column.key: _json_value(getattr(obj, column.key))
+            for column in obj.__table__.columns if column.key not in exclude}
 
 
 def record_audit(action, entity, entity_id, before=None, after=None):

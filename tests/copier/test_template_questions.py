@@ -5,7 +5,9 @@ import keyword
 import re
 import tomllib
 
+import copier
 import pytest
+from copier._template import Template
 from copier_kit import REPO, copier_cli, copier_config, render, template_repo
 from packaging.version import Version
 
@@ -23,9 +25,21 @@ def test_template_needs_no_trust_and_pins_copier():
     assert config["_subdirectory"] == "copier-plugin"
     assert Version(str(config["_min_copier_version"])) >= Version("9.13")
     assert not {"_tasks", "_migrations", "_jinja_extensions"} & set(config)
+    assert Version(str(config["_min_copier_version"])) <= Version(copier.__version__)
     every_question_but_the_name = [k for k, v in config.items()
                                    if not k.startswith("_") and k != "plugin_name" and v.get("when") is not False]
     assert all("default" in config[k] for k in every_question_but_the_name)
+
+
+def test_copier_finds_nothing_that_needs_trust(template):
+    """What Copier itself checks before refusing to run without --trust (exit 4): tasks, migrations and Jinja
+    extensions, as it loads them (includes and defaults counted), so updates can run unattended."""
+    loaded = Template(url=str(template), ref="HEAD")
+    try:
+        assert not loaded.tasks and not loaded.jinja_extensions and not loaded.config_data.get("migrations")
+        assert str(loaded.min_copier_version) == str(copier_config()["_min_copier_version"])
+    finally:
+        loaded._cleanup()
 
 
 def test_core_range_default_follows_the_current_release():
@@ -101,6 +115,10 @@ def test_cli_refuses_an_invalid_name_with_the_validators_message(template, tmp_p
     assert result.returncode != 0
     assert "plugin_name 'My-Plugin' is invalid: use lowercase letters and digits only" in result.stderr
     assert not (tmp_path / "my").exists()
+    # Unattended, Copier wraps the message in a traceback; the quickstart says its last line is the message.
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ValueError: Validation error for question 'plugin_name': plugin_name 'My-Plugin' is invalid")
+    assert "**its last line is the message**" in (REPO / "docs" / "PLUGIN-QUICKSTART.md").read_text()
 
 
 def test_description_must_fit_on_one_line(template, tmp_path):

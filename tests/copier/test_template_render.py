@@ -101,3 +101,21 @@ def test_site_plugin_builds_a_wheel_that_shopdb_loads_through_its_entry_point(tm
     assert wheel_files == {"widgets", "shopdb_plugin_widgets-0.1.0.dist-info"}, wheel_files  # no tests/, no README
     tests = run_plugin_tests(plugin, env=env)
     assert tests.returncode == 0, tests.stdout[-4000:]
+
+
+def test_copy_from_a_missing_tag_fails_as_the_quickstart_says(tmp_path):
+    """An untagged repository (or a clone without its tags): Copier's traceback ends with the error the
+    quickstart's Common errors row names; after `git fetch --tags` the same command works."""
+    template = template_repo(tmp_path / "shopdb")
+    untagged = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--no-tags", str(template), str(untagged))
+    git(template, "tag", "v0.1.0")
+    args = ("copy", "--defaults", "--data", "plugin_name=widgets", "--vcs-ref", "v0.1.0", str(untagged),
+            str(tmp_path / "widgets"))
+    result = copier_cli(*args, cwd=tmp_path)
+    assert result.returncode != 0 and not (tmp_path / "widgets").exists()
+    assert result.stderr.strip().splitlines()[-1] == "ValueError: Unknown revision: 'v0.1.0'"
+    quickstart = (REPO / "docs" / "PLUGIN-QUICKSTART.md").read_text()
+    assert "| `ValueError: Unknown revision: 'v0.1.0'`" in quickstart and "fetch --tags origin" in quickstart
+    git(untagged, "fetch", "-q", "--tags", "origin")  # the fix the row gives
+    assert copier_cli(*args, cwd=tmp_path).returncode == 0

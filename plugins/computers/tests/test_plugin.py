@@ -4,7 +4,6 @@ Template-owned: `copier update` keeps this file in step with shopdb; put your ow
 It looks into the plugin framework beyond its frozen API (loader states, the registry), which is safe only
 because each shopdb release ships the matching version of this file.
 """
-import re
 import tomllib
 from importlib.metadata import entry_points
 
@@ -20,6 +19,7 @@ from app.plugins.loader import LOADED, URL_PREFIX, core_version
 from app.plugins.registry import ENABLED, PluginRecord
 
 from .conftest import PLUGIN_DIR, PLUGIN_NAME, PROJECT_DIR, first_party
+from .update_leftovers import leftovers
 
 PREFIX = f"{PLUGIN_NAME}_"
 
@@ -119,13 +119,7 @@ def test_models_match_the_migrations(app, migrations):
     assert not ours, f"models and migrations differ; add a migration (see README.md): {ours}"
 
 
-CONFLICT = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
-
-
 def test_no_update_leftovers():
-    """A `copier update` conflict leaves markers inline (or .rej files); resolve them before committing."""
-    leftovers = [str(p.relative_to(PROJECT_DIR)) for p in PROJECT_DIR.rglob("*.rej")]
-    leftovers += [str(p.relative_to(PROJECT_DIR)) for p in PROJECT_DIR.rglob("*")
-                  if p.is_file() and p.suffix in {".py", ".toml", ".md", ".yml", ".cfg", ".txt"}
-                  and CONFLICT.search(p.read_text(errors="replace"))]
-    assert not leftovers, f"unresolved copier update conflicts in: {leftovers}"
+    """A `copier update` conflict leaves markers inline (or .rej files); resolve them before committing.
+    The same check runs without pytest: `python tests/update_leftovers.py`."""
+    assert not leftovers(), f"unresolved copier update conflicts in: {leftovers()}"
