@@ -26,6 +26,8 @@ class Breakage:
 
 
 def _b(id, path, old, new):
+    # A site plugin's package is the <name>/ folder of its repository (ADR 0009); its tests sit beside it.
+    path = path if path.startswith("tests/") else f"{NAME}/{path}"
     return Breakage(id, path, old.replace("{P}", P).replace("{n}", NAME), new.replace("{P}", P).replace("{n}", NAME))
 
 
@@ -46,7 +48,8 @@ BREAKAGES = [
     # Lost writes: a missing commit is rolled back when the request's session ends.
     _b("patch-without-commit", "api.py", "        db.session.commit()\n        return with_etag(detail)\n\n    @require_role",
        "        return with_etag(detail)\n\n    @require_role"),
-    _b("create-without-commit", "api.py", "        commit_or_409(f\"Asset", "        (f\"Asset"),
+    # The block runs, nothing commits it: the view answers 201 for a row no later request sees.
+    _b("create-without-commit", "api.py", "        with commit_or_409(f\"Asset", "        with db.session.no_autoflush or (f\"Asset"),
     _b("delete-without-commit", "api.py",
        'record_audit("delete", ENTITY, detail.asset_id, before=before, after=snapshot(detail))\n        db.session.commit()',
        'record_audit("delete", ENTITY, detail.asset_id, before=before, after=snapshot(detail))'),
@@ -78,7 +81,9 @@ BREAKAGES = [
        "        before = snapshot(detail)\n        for key"),
     _b("delete-ignores-if-match", "api.py", "        check_if_match(detail)\n        before = snapshot(detail)\n        detail.soft_delete()",
        "        before = snapshot(detail)\n        detail.soft_delete()"),
-    _b("unique-race-is-a-500", "api.py", "        db.session.add(detail)\n", "        db.session.add(detail)\n        db.session.flush()\n"),
+    # The INSERT flushed before the guard: a concurrent create's unique violation escapes commit_or_409.
+    _b("unique-race-is-a-500", "api.py", "created_at=now, updated_at=now)\n",
+       "created_at=now, updated_at=now)\n        db.session.add(detail)\n        db.session.flush()\n"),
     _b("create-pre-check-removed", "api.py", "        if existing is not None:\n", "        if False:\n"),
     _b("delete-is-a-hard-delete", "api.py", "        detail.soft_delete()", "        db.session.delete(detail)"),
     _b("restore-of-a-live-row-allowed", "api.py", "        if detail.deleted_at is None:\n            abort_json(409",
