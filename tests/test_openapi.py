@@ -80,7 +80,9 @@ def test_every_operation_lists_the_errors_it_answers(spec):
         if method == "patch" and "/api/users" not in path:
             assert {"412", "428"} <= responses, where
         unique_keys = ("/api/assets", "/api/asset-types", "/api/locations", "/api/users")
-        if method in ("post", "patch") and path.startswith(unique_keys) or method == "post" and "/plugins/" in path:
+        creates = method == "post" and ("{" not in path or path.endswith("/restore"))
+        if creates and (path.startswith(unique_keys) or "/plugins/" in path) or \
+                method == "patch" and path.startswith(unique_keys):
             assert "409" in responses, where  # a unique key (or the last admin) taken
     login = spec["paths"]["/api/auth/login"]["post"]["responses"]
     assert {"401", "422", "429"} <= set(login)

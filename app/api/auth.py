@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy.exc import IntegrityError
 
 from app.api.common import Blueprint, abort_json, current_user, record_audit, require_role
-from app.api.users import check_password_policy
+from app.api.users import PASSWORD, check_password_policy
 from app.auth import (clear_failed_logins, find_user, hash_password, issue_session, login_retry_after,
                       record_failed_login, revoke_session, rotate_refresh, session_problem, verify_password)
 from app.extensions import db
@@ -28,7 +28,7 @@ class LoginSchema(Schema):
 
 class PasswordChangeSchema(Schema):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
-    new_password = fields.String(required=True, validate=validate.Length(max=1024), load_only=True)
+    new_password = fields.String(required=True, validate=PASSWORD, load_only=True)
 
 
 class MeSchema(Schema):
@@ -137,6 +137,7 @@ class Password(MethodView):
     @require_role("viewer")
     @blp.arguments(PasswordChangeSchema)
     @blp.response(200, MeSchema)
+    @blp.errors(429)
     def post(self, data):
         """Change your own password (the current one is required). Ends every other cookie session of yours;
         a cookie caller gets new cookies for this one. Wrong current passwords count as failed logins (429)."""

@@ -7,16 +7,14 @@ from sqlalchemy import event
 
 from app.api.common import INT_MAX
 from app.extensions import db
-from app.models import Asset, AssetType, AuditLog
+from app.models import Asset, AssetType, AuditLog, utcnow
 
+URL = "/api/plugins/computers/hosts"
 
 
 def hosts():
-    # The plugin's table through the metadata, not `..models`: a relative import would load the plugin a second
-    # time under its folder's name (plugins.computers) beside the installed app.first_party.computers.
+    """The plugin's table (read through the metadata: the test does not import the plugin's modules itself)."""
     return db.metadata.tables["computers_hosts"]
-
-URL = "/api/plugins/computers/hosts"
 
 
 def new_asset(editor_client, tag):
@@ -37,7 +35,7 @@ def test_a_hostname_taken_by_a_concurrent_write_is_409_and_keeps_nothing(app, ed
             fired.append(statement)
             with engine.begin() as other:
                 other.execute(hosts().insert().values(asset_id=rivals, hostname="cell4-pc01", version=1,
-                                                      created_at=db.func.now(), updated_at=db.func.now()))
+                                                      created_at=utcnow(), updated_at=utcnow()))
 
     event.listen(engine, "before_cursor_execute", rival_write)
     try:
@@ -49,7 +47,7 @@ def test_a_hostname_taken_by_a_concurrent_write_is_409_and_keeps_nothing(app, ed
     assert response.status_code == 409, body
     assert body["error"]["code"] == "conflict" and body["error"]["details"] == {"hostname": ["already in use"]}
     db.session.remove()
-    assert [row.asset_id for row in db.session.execute(db.select(hosts()))] == [rivals]
+    assert db.session.scalars(db.select(hosts().c.asset_id)).all() == [rivals]
     assert db.session.scalar(db.select(db.func.count()).select_from(AuditLog)) == audit_before
 
 
