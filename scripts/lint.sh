@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lints the deploy kit: shellcheck over every shell script (scripts/, the files the roles and playbooks ship,
-# and the role templates that render a shell script, rendered with the role's defaults), yamllint over the
+# and the role templates that render a shell script, rendered with the role's defaults and a site's domain), yamllint over the
 # YAML, then ansible-lint (production profile, offline) over ansible/. yamllint and ansible-lint read their
 # settings from the repository root (.yamllint, .ansible-lint).
 set -euo pipefail
@@ -20,7 +20,9 @@ for t in ansible/roles/*/templates/*.j2; do
   out="$rendered/$role-$(basename "$t" .j2)"
   ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ansible localhost -c local \
     -m ansible.builtin.template -a "src=$PWD/$t dest=$out mode=0600" \
-    -e "@ansible/roles/$role/defaults/main.yml" -e "@ansible/roles/$role/vars/main.yml" >/dev/null
+    -e "@ansible/roles/$role/defaults/main.yml" -e "@ansible/roles/$role/vars/main.yml" \
+    -e shopdb_domain=shopdb.example.org >/dev/null \
+    || { echo "lint: $t does not render with the role's defaults (run the command above without >/dev/null)" >&2; exit 1; }
   scripts+=("$t")
   # SC1091: a rendered script sources files that exist only on the host (the env file).
   shellcheck -e SC1091 "$out" || { echo "lint: shellcheck found the above in $t (as rendered)" >&2; exit 1; }
