@@ -3,7 +3,7 @@ VENV ?= .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/scripts/containers.conf
 
-.PHONY: setup demo demo-clean test test-fast test-app lint test-molecule images bench collection clean
+.PHONY: setup demo demo-clean test test-fast test-app lint test-molecule images bench collection release clean
 
 setup:
 	bash scripts/setup.sh
@@ -44,6 +44,10 @@ bench: setup
 ## The Ansible collection shopdb.deploy, built from ansible/ into build/collection/ (scripts/collection.py).
 collection: setup
 	python scripts/collection.py
+
+## Tag the release v<version> of pyproject.toml on a clean commit (scripts/release.sh); VERSION= must agree.
+release:
+	VERSION=$(VERSION) bash scripts/release.sh
 
 clean:
 	rm -rf $(VENV) .setup-stamp build dist *.egg-info
