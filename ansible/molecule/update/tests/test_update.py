@@ -79,8 +79,24 @@ def current_release(host):
     return Path(host.check_output("readlink /opt/shopdb/current")).name
 
 
+# Columns a read writes: the probe's API token records its last use (at most once a minute), so a request
+# served between the test's snapshot and the update's dump changes it, and the restore rightly keeps that.
+READ_WRITTEN = {"api_tokens": "last_used_at"}
+
+
 def table_stats(host):
-    return json.loads(host.check_output("/usr/local/sbin/shopdb-table-stats shopdb"))
+    """Every table's rows and checksum (the role's shopdb-table-stats); for READ_WRITTEN tables, the
+    checksum of their rows without that column."""
+    stats = json.loads(host.check_output("/usr/local/sbin/shopdb-table-stats shopdb"))
+    for table, column in READ_WRITTEN.items():
+        columns = host.check_output(
+            "mariadb -N -B -e \"SELECT column_name FROM information_schema.columns WHERE table_schema = 'shopdb'"
+            f" AND table_name = '{table}' ORDER BY ordinal_position\"").split()
+        assert column in columns, f"{table}.{column} is gone: update READ_WRITTEN"
+        columns.remove(column)
+        stats[table]["checksum"] = host.check_output(
+            f"mariadb -N -B -e 'SELECT {', '.join(columns)} FROM shopdb.{table} ORDER BY id' | sha256sum")
+    return stats
 
 
 def ready(site, timeout=5):
