@@ -1,0 +1,108 @@
+"""The app role's filters. Rules it shares with the app, read from the app's own files so that each is
+written once: the placeholder secrets (app/placeholders.txt, which app/placeholders.py reads too) and the
+plugin-name pattern (NAME_PATTERN in app/plugins/base.py, the rule of copier.yml's plugin_name question).
+And the plugin compatibility gate of ansible/update.yml's preflight (tasks/update_preflight.yml)."""
+import ast
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from ansible.errors import AnsibleFilterError
+
+# roles/shopdb_app/filter_plugins/ -> the repository
+ROOT = Path(__file__).resolve().parents[4]
+
+
+@lru_cache(maxsize=None)
+def _placeholders(path=ROOT / "app" / "placeholders.txt"):
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as exc:
+        raise AnsibleFilterError(f"cannot read the placeholder list {path}: {exc}") from exc
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+
+
+def placeholder(value):
+    """True when `value` is a placeholder or example secret (compared as the app compares it)."""
+    return isinstance(value, str) and value.strip().lower() in _placeholders()
+
+
+@lru_cache(maxsize=None)
+def plugin_name_pattern(path=ROOT / "app" / "plugins" / "base.py"):
+    """The regular expression of NAME_PATTERN = re.compile(r"...") in app/plugins/base.py."""
+    tree = ast.parse(Path(path).read_text())
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME_PATTERN" for t in node.targets)
+                and isinstance(node.value, ast.Call) and node.value.args
+                and isinstance(node.value.args[0], ast.Constant)):
+            return node.value.args[0].value
+    raise AnsibleFilterError(f"{path} has no NAME_PATTERN = re.compile(...): the plugin-name rule moved")
+
+
+def bad_plugin_names(names):
+    """The entries of `names` that are not valid plugin names."""
+    pattern = re.compile(plugin_name_pattern())
+    return [n for n in names if not isinstance(n, str) or not pattern.match(n)]
+
+
+# ----- The plugin compatibility gate (update.yml's preflight) -----
+
+def release_plugins(wheelhouse, source_dir):
+    """The plugin manifests (plugin.toml) a release brings: from the wheels of its wheelhouse when that is
+    complete, else from the source tree it is built from. {name: {version, core_version}}."""
+    import tomllib
+    import zipfile
+    from pathlib import Path
+
+    found = {}
+    wheelhouse = Path(wheelhouse)
+    if (wheelhouse / ".complete").is_file():
+        for wheel in sorted(wheelhouse.glob("*.whl")):
+            with zipfile.ZipFile(wheel) as archive:
+                for name in archive.namelist():
+                    if name.endswith("/plugin.toml") and ".dist-info/" not in name:
+                        data = tomllib.loads(archive.read(name).decode())
+                        found.setdefault(data.get("name", name.split("/")[-2]), data)
+    else:
+        for manifest in sorted(Path(source_dir).glob("plugins/*/plugin.toml")):
+            data = tomllib.loads(manifest.read_text())
+            found.setdefault(data.get("name", manifest.parent.name), data)
+    return {n: {"version": d.get("version"), "core_version": d.get("core_version")} for n, d in found.items()}
+
+
+def plugin_conflicts(installed, manifests, release, site=""):
+    """The site's installed plugins (as /api/ready lists them: name, version, state) that the release's copy
+    (`manifests`, release_plugins) cannot run with: its core_version excludes `release`. Each a message naming
+    the site, the plugin and both versions. A plugin the release does not bring is the loader's to report."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        target = Version(str(release))
+    except InvalidVersion as exc:
+        raise AnsibleFilterError(f"shopdb_release {release!r} is not a version: {exc}") from exc
+    found = []
+    for plugin in installed or []:
+        manifest = manifests.get(plugin.get("name")) or {}
+        if plugin.get("state") in (None, "not-installed") or not manifest.get("core_version"):
+            continue
+        label = f"{site}: plugin {plugin['name']} {manifest.get('version') or '-'}"
+        try:
+            spec = SpecifierSet(manifest["core_version"])
+        except InvalidSpecifier:
+            found.append(f"{label} declares core_version {manifest['core_version']!r}, which is not a version range")
+            continue
+        if not spec.contains(target, prereleases=True):
+            found.append(f"{label} runs on shopdb {manifest['core_version']}, not on the release {release}")
+    return found
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "shopdb_placeholder": placeholder,
+            "shopdb_bad_plugin_names": bad_plugin_names,
+            "shopdb_plugin_name_pattern": lambda _unused=None: plugin_name_pattern(),
+            "shopdb_release_plugins": release_plugins,
+            "shopdb_plugin_conflicts": plugin_conflicts,
+        }
