@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.placeholders import PLACEHOLDER_SECRETS
+from app.placeholders import entries
 from app.plugins.base import NAME_PATTERN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,12 +18,12 @@ _spec.loader.exec_module(rules)
 
 
 def test_ansible_reads_the_apps_placeholder_list():
-    assert rules._placeholders() == PLACEHOLDER_SECRETS
+    assert rules._placeholders() == entries()
 
 
 @pytest.mark.parametrize("value, refused", [
     ("CHANGE-ME", True), (" change-me ", True), ("your-secret-key", True),
-    ("replace-with-at-least-32-random-characters", True), ("a" * 40, False), (None, False)])
+    ("replace-with-at-least-32-random-characters", True), ("CHANGE-ME-1", True), ("\"change-me\"", True), ("a" * 40, False), (None, False)])
 def test_placeholders_are_refused_as_the_app_refuses_them(value, refused):
     assert rules.placeholder(value) is refused
 

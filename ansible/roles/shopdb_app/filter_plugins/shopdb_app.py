@@ -14,17 +14,26 @@ ROOT = Path(__file__).resolve().parents[4]
 
 
 @lru_cache(maxsize=None)
-def _placeholders(path=ROOT / "app" / "placeholders.txt"):
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise AnsibleFilterError(f"cannot read the placeholder list {path}: {exc}") from exc
-    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+def _app_placeholders(path=ROOT / "app" / "placeholders.py"):
+    """app/placeholders.py itself (its list and its one comparison rule, normalise()), loaded by path: the
+    controller need not have shopdb installed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("shopdb_app_placeholders", path)
+    if spec is None or not Path(path).is_file():
+        raise AnsibleFilterError(f"cannot read the placeholder rules {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _placeholders():
+    return _app_placeholders().entries()
 
 
 def placeholder(value):
-    """True when `value` is a placeholder or example secret (compared as the app compares it)."""
-    return isinstance(value, str) and value.strip().lower() in _placeholders()
+    """True when `value` is a placeholder or example secret, compared as the app compares it (normalise())."""
+    return isinstance(value, str) and _app_placeholders().is_placeholder(value)
 
 
 @lru_cache(maxsize=None)
