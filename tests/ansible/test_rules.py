@@ -15,6 +15,9 @@ _spec = importlib.util.spec_from_file_location(
     "shopdb_app_filters", ROOT / "ansible" / "roles" / "shopdb_app" / "filter_plugins" / "shopdb_app.py")
 rules = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rules)
+_spec = importlib.util.spec_from_file_location("shopdb_ranges", ROOT / "ansible" / "plugins" / "filter" / "shopdb_ranges.py")
+ranges = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ranges)
 
 
 def test_ansible_reads_the_apps_placeholder_list():
@@ -29,18 +32,20 @@ def test_placeholders_are_refused_as_the_app_refuses_them(value, refused):
 
 
 def test_ansible_reads_the_apps_plugin_name_rule():
-    assert rules.plugin_name_pattern() == NAME_PATTERN.pattern
+    assert ranges.plugin_name_pattern() == NAME_PATTERN.pattern
 
 
 @pytest.mark.parametrize("name, ok", [
     ("equipment", True), ("printers2", True), ("my_plugin", False), ("Equipment", False), ("x", False),
     ("a" * 28, False), ("2fast", False), (7, False)])
 def test_plugin_names(name, ok):
-    assert (rules.bad_plugin_names([name]) == []) is ok
+    assert (ranges.range_errors({}, {"p": {"elements": "plugin_name"}}, {"p": [name]}) == []) is ok
     assert bool(NAME_PATTERN.match(name)) is ok if isinstance(name, str) else True
 
 
 def test_the_app_roles_preflight_uses_the_shared_rules():
     preflight = (ROOT / "ansible" / "roles" / "shopdb_app" / "tasks" / "preflight.yml").read_text()
-    assert "shopdb_placeholder" in preflight and "shopdb_bad_plugin_names" in preflight
+    app_ranges = (ROOT / "ansible" / "roles" / "shopdb_app" / "meta" / "ranges.yml").read_text()
+    assert "shopdb_placeholder" in preflight and "shopdb_range_errors" in preflight
+    assert "shopdb_app_plugins: {elements: plugin_name" in app_ranges
     assert "CHANGE-ME" not in preflight and "^[a-z][a-z0-9_]*$" not in preflight

@@ -1,9 +1,7 @@
 """The app role's filters. Rules it shares with the app, read from the app's own files so that each is
-written once: the placeholder secrets (app/placeholders.txt, which app/placeholders.py reads too) and the
-plugin-name pattern (NAME_PATTERN in app/plugins/base.py, the rule of copier.yml's plugin_name question).
+written once: the placeholder secrets (app/placeholders.py and its list, loaded by path). The plugin-name
+rule is the `plugin_name` format of ansible/plugins/filter/shopdb_ranges.py, read from app/plugins/base.py.
 And the plugin compatibility gate of ansible/update.yml's preflight (tasks/update_preflight.yml)."""
-import ast
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,24 +32,6 @@ def _placeholders():
 def placeholder(value):
     """True when `value` is a placeholder or example secret, compared as the app compares it (normalise())."""
     return isinstance(value, str) and _app_placeholders().is_placeholder(value)
-
-
-@lru_cache(maxsize=None)
-def plugin_name_pattern(path=ROOT / "app" / "plugins" / "base.py"):
-    """The regular expression of NAME_PATTERN = re.compile(r"...") in app/plugins/base.py."""
-    tree = ast.parse(Path(path).read_text())
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME_PATTERN" for t in node.targets)
-                and isinstance(node.value, ast.Call) and node.value.args
-                and isinstance(node.value.args[0], ast.Constant)):
-            return node.value.args[0].value
-    raise AnsibleFilterError(f"{path} has no NAME_PATTERN = re.compile(...): the plugin-name rule moved")
-
-
-def bad_plugin_names(names):
-    """The entries of `names` that are not valid plugin names."""
-    pattern = re.compile(plugin_name_pattern())
-    return [n for n in names if not isinstance(n, str) or not pattern.match(n)]
 
 
 # ----- The plugin compatibility gate (update.yml's preflight) -----
@@ -110,8 +90,6 @@ class FilterModule:
     def filters(self):
         return {
             "shopdb_placeholder": placeholder,
-            "shopdb_bad_plugin_names": bad_plugin_names,
-            "shopdb_plugin_name_pattern": lambda _unused=None: plugin_name_pattern(),
             "shopdb_release_plugins": release_plugins,
             "shopdb_plugin_conflicts": plugin_conflicts,
         }
