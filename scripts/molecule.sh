@@ -20,7 +20,7 @@
 # images are localhost/shopdb-debian:{bookworm,trixie} from scripts/images.sh (built here when missing,
 # with MariaDB, nginx, PyMySQL, python3-venv, rsync preinstalled); tests use `podman://<container>`.
 #
-# Environment: ANSIBLE_ROLES_PATH points at ansible/roles, ANSIBLE_FILTER_PLUGINS at ansible/plugins/filter;
+# Environment: ANSIBLE_ROLES_PATH points at ansible/roles, ANSIBLE_FILTER_PLUGINS at ansible/filter_plugins;
 # CONTAINERS_CONF at scripts/containers.conf (runc, rlimits this host allows); MOLECULE_NO_LOG=false shows
 # secrets in logs for debugging.
 # Logs: .cache/molecule/<id>.log. The summary lists each scenario's time and molecule's per-step report
@@ -32,7 +32,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/scripts/containers.conf}
 export ANSIBLE_ROLES_PATH="$ROOT/ansible/roles"
 # The roles' filters (ansible.cfg names them too, but Molecule runs with an ansible.cfg of its own).
-export ANSIBLE_FILTER_PLUGINS="$ROOT/ansible/plugins/filter"
+export ANSIBLE_FILTER_PLUGINS="$ROOT/ansible/filter_plugins"
 export ANSIBLE_FORCE_COLOR=${ANSIBLE_FORCE_COLOR:-0} PY_COLORS=${PY_COLORS:-0}
 BASE="$ROOT/ansible/molecule/shared/base.yml"
 LOGS="$ROOT/.cache/molecule"

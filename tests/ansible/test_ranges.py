@@ -1,4 +1,4 @@
-"""The value rules of the roles (meta/ranges.yml, enforced by ansible/plugins/filter/shopdb_ranges.py).
+"""The value rules of the roles (meta/ranges.yml, enforced by ansible/filter_plugins/shopdb_ranges.py).
 
 Fast: the filter is plain Python. The coverage tests fail when a role's argument spec gains an option
 without a rule (or a rule outlives its option); the walk tests give every rule of every role an
@@ -13,7 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ("shopdb_db", "shopdb_app", "shopdb_proxy", "shopdb_backup")
-_spec = importlib.util.spec_from_file_location("shopdb_ranges", ROOT / "ansible/plugins/filter/shopdb_ranges.py")
+_spec = importlib.util.spec_from_file_location("shopdb_ranges", ROOT / "ansible/filter_plugins/shopdb_ranges.py")
 shopdb_ranges = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(shopdb_ranges)
 
