@@ -59,7 +59,7 @@ def _abs_path(value):
 
 
 @lru_cache(maxsize=None)
-def plugin_name_pattern(path=Path(__file__).resolve().parents[3] / "app" / "plugins" / "base.py"):
+def plugin_name_pattern(path=Path(__file__).resolve().parents[2] / "app" / "plugins" / "base.py"):
     """NAME_PATTERN of app/plugins/base.py, read from there: the one plugin-name rule of the app, the loader and
     copier.yml's plugin_name question."""
     for node in ast.walk(ast.parse(Path(path).read_text())):

@@ -15,7 +15,7 @@ _spec = importlib.util.spec_from_file_location(
     "shopdb_app_filters", ROOT / "ansible" / "roles" / "shopdb_app" / "filter_plugins" / "shopdb_app.py")
 rules = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(rules)
-_spec = importlib.util.spec_from_file_location("shopdb_ranges", ROOT / "ansible" / "plugins" / "filter" / "shopdb_ranges.py")
+_spec = importlib.util.spec_from_file_location("shopdb_ranges", ROOT / "ansible" / "filter_plugins" / "shopdb_ranges.py")
 ranges = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ranges)
 
