@@ -1,6 +1,6 @@
 """The app role's filters. Rules it shares with the app, read from the app's own files so that each is
 written once: the placeholder secrets (app/placeholders.py and its list, loaded by path). The plugin-name
-rule is the `plugin_name` format of ansible/plugins/filter/shopdb_ranges.py, read from app/plugins/base.py.
+rule is the `plugin_name` format of ansible/filter_plugins/shopdb_ranges.py, read from app/plugins/base.py.
 And the plugin compatibility gate of ansible/update.yml's preflight (tasks/update_preflight.yml)."""
 from functools import lru_cache
 from pathlib import Path
