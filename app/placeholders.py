@@ -6,7 +6,7 @@ kit's preflight reads the same entries. A value matches an entry when both are e
 
 import re
 from functools import lru_cache
-from importlib.resources import files
+from pathlib import Path
 
 # A trailing number, with or without a separator: `CHANGE-ME-1`, `changeme_2024`, `secret123`.
 _TRAILING_NUMBER = re.compile(r"[-_.\s]*[0-9]+$")
@@ -24,7 +24,8 @@ def normalise(value: str) -> str:
 @lru_cache(maxsize=1)
 def entries() -> frozenset[str]:
     """The denylist's entries, normalised (`#` comment lines and blank lines left out)."""
-    text = files(__package__).joinpath("placeholders.txt").read_text(encoding="utf-8")
+    # Beside this module (not importlib.resources): the deploy kit loads this file by path, without the package.
+    text = Path(__file__).with_name("placeholders.txt").read_text(encoding="utf-8")
     lines = (line.strip() for line in text.splitlines())
     return frozenset(normalise(line) for line in lines if line and not line.startswith("#")) - {""}
 

@@ -31,6 +31,25 @@ def add_assets(app, count):
         db.session.commit()
 
 
+def seeded_mariadb(app_factory, url):
+    """A migrated, seeded app on a fresh MariaDB database, as the EXPLAIN tests need it."""
+    app = app_factory(url)
+    with app.app_context():
+        flask_migrate.upgrade(revision="heads")
+    assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+    return app
+
+
+def analysed_viewer_token(app):
+    """A viewer's API token, after ANALYZE, so MariaDB plans with the rows just inserted."""
+    with app.app_context():
+        user = User(username="bench", password_hash=hash_password("bench-password-1234"), role="viewer")
+        _row, token = issue_api_token(user, "test")
+        db.session.commit()
+        db.session.execute(text("ANALYZE TABLE assets, asset_types, locations")).all()
+    return token
+
+
 @pytest.mark.parametrize("extra", ["", "&count=false"])
 def test_list_queries_do_not_grow_with_page_size(app, viewer, sql_statements, extra):
     add_assets(app, 520)
@@ -49,16 +68,9 @@ def test_list_queries_do_not_grow_with_page_size(app, viewer, sql_statements, ex
 
 @pytest.mark.mariadb
 def test_deep_list_page_skips_rows_on_an_index_on_mariadb(app_factory, empty_mariadb_url, sql_statements):
-    app = app_factory(empty_mariadb_url)
-    with app.app_context():
-        flask_migrate.upgrade(revision="heads")
-    assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+    app = seeded_mariadb(app_factory, empty_mariadb_url)
     add_assets(app, 3000)
-    with app.app_context():
-        user = User(username="bench", password_hash=hash_password("bench-password-1234"), role="viewer")
-        _row, token = issue_api_token(user, "test")
-        db.session.commit()
-        db.session.execute(text("ANALYZE TABLE assets, asset_types, locations")).all()
+    token = analysed_viewer_token(app)
     with sql_statements(app) as seen:
         response = app.test_client().get("/api/assets?page=40&count=false",
                                          headers={"Authorization": f"Bearer {token}"})
@@ -121,10 +133,7 @@ def test_the_total_is_counted_only_up_to_the_sites_limit(app, viewer, sql_statem
 def test_the_bounded_count_walks_the_pages_own_index_on_mariadb(app_factory, empty_mariadb_url, sql_statements):
     # bench/api.py: without the page's ORDER BY, MariaDB counted a filtered list by an index_merge intersecting
     # the filter's index with deleted_at's, which every live row shares.
-    app = app_factory(empty_mariadb_url)
-    with app.app_context():
-        flask_migrate.upgrade(revision="heads")
-    assert app.test_cli_runner().invoke(args=["seed"]).exit_code == 0
+    app = seeded_mariadb(app_factory, empty_mariadb_url)
     with app.app_context():
         db.session.execute(insert(Location), [{"code": f"L{n:03d}", "name": f"Hall {n}", "version": 1,
                                                "created_at": datetime(2026, 1, 1), "updated_at": datetime(2026, 1, 1)}
@@ -137,10 +146,8 @@ def test_the_bounded_count_walks_the_pages_own_index_on_mariadb(app_factory, emp
              "status": ("in_service", "spare")[n % 2], "location_id": locations[n % len(locations)], "version": 1,
              "created_at": now, "updated_at": now, "deleted_at": now if n % 50 == 0 else None}
             for n in range(20000)])
-        user = User(username="bench", password_hash=hash_password("bench-password-1234"), role="viewer")
-        _row, token = issue_api_token(user, "test")
         db.session.commit()
-        db.session.execute(text("ANALYZE TABLE assets, asset_types, locations")).all()
+    token = analysed_viewer_token(app)
     with sql_statements(app) as seen:
         response = app.test_client().get(f"/api/assets?location_id={locations[7]}&status=spare&per_page=10",
                                          headers={"Authorization": f"Bearer {token}"})

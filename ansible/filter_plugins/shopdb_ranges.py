@@ -16,9 +16,12 @@ A rule (a mapping) has any of:
   empty: true   "" (or an empty list) is allowed too (it means: worked out by the role)
   hint          the fix to name after the message           {hint: "set shopdb_domain ..."}
 """
+import ast
 import ipaddress
 import math
 import re
+from functools import lru_cache
+from pathlib import Path
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -55,6 +58,22 @@ def _abs_path(value):
     return value.startswith("/") and value != "/" and ".." not in parts and not re.search(r"[\x00-\x1f]", value)
 
 
+@lru_cache(maxsize=None)
+def plugin_name_pattern(path=Path(__file__).resolve().parents[2] / "app" / "plugins" / "base.py"):
+    """NAME_PATTERN of app/plugins/base.py, read from there: the one plugin-name rule of the app, the loader and
+    copier.yml's plugin_name question."""
+    for node in ast.walk(ast.parse(Path(path).read_text())):
+        if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME_PATTERN" for t in node.targets)
+                and isinstance(node.value, ast.Call) and node.value.args
+                and isinstance(node.value.args[0], ast.Constant)):
+            return node.value.args[0].value
+    raise ValueError(f"{path} has no NAME_PATTERN = re.compile(...): the plugin-name rule moved")
+
+
+def _plugin_name(value):
+    return re.match(plugin_name_pattern(), value) is not None
+
+
 # name: (test, what a good value is). The description completes "use ...".
 FORMATS = {
     "abs_path": (_abs_path, "an absolute path such as /var/lib/shopdb (no '..', not / itself)"),
@@ -76,7 +95,7 @@ FORMATS = {
                   "a system user or group name: a lower-case letter or _, then up to 31 of a-z, 0-9, _ or -"),
     "unit_name": (_regex(r"[A-Za-z0-9_.@:-]{1,200}"), "a systemd unit name such as shopdb (letters, digits, _.@:-)"),
     "login_name": (_regex(r"[A-Za-z0-9_.-]{3,64}"), "3 to 64 letters, digits, '.', '_' or '-'"),
-    "plugin_name": (_regex(r"[a-z][a-z0-9_]*"), "a plugin name such as maintenance (lower case, digits, _)"),
+    "plugin_name": (_plugin_name, "a plugin name such as equipment (a lower-case letter, then 1 to 26 of a-z or 0-9)"),
     "release": (_regex(r"[0-9A-Za-z][0-9A-Za-z.+!_-]*"), "a version such as 1.4.0 (it names releases/<version>)"),
     "origin": (_regex(r"https?://[^/,\s*]+"), "an origin such as https://intranet.example.net (never *)"),
     "email": (_regex(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "an e-mail address such as ops@example.net"),
