@@ -14,6 +14,7 @@ A rule (a mapping) has any of:
   keys          a name of FORMATS, for each mapping key     {keys: env_name}
   words         the allowed space-separated words           {words: [error, timeout]}
   empty: true   "" (or an empty list) is allowed too (it means: worked out by the role)
+  disjoint      with elements: another list variable that may hold none of these  {disjoint: shopdb_app_plugins}
   hint          the fix to name after the message           {hint: "set shopdb_domain ..."}
 """
 import ast
@@ -205,8 +206,11 @@ def range_errors(argument_specs, ranges, values):
         if name not in values:
             continue
         value = values[name]
-        for message in _messages(name, value, rule, options.get(name, {}).get("type", "str")):
-            errors.append(f"{message} ({rule['hint']})" if "hint" in rule else message)
+        messages = _messages(name, value, rule, options.get(name, {}).get("type", "str"))
+        if not messages and "disjoint" in rule:
+            messages = [f"{name} and {rule['disjoint']} both hold {e!r}: a value may be in only one of them"
+                        for e in value if e in (values.get(rule["disjoint"]) or [])]
+        errors.extend(f"{message} ({rule['hint']})" if "hint" in rule else message for message in messages)
     return errors
 
 

@@ -145,6 +145,16 @@ def test_a_hint_names_the_fix_and_unset_variables_are_left_to_their_own_checks()
     assert shopdb_ranges.range_errors(specs, ranges, {}) == []
 
 
+def test_a_plugin_both_enabled_and_to_drop_is_refused_by_name():
+    specs, ranges = role_files("shopdb_app")
+    values = {"shopdb_app_plugins": ["equipment", "printers"], "shopdb_app_plugins_drop_data": ["printers"]}
+    [message] = shopdb_ranges.range_errors(specs, ranges, values)
+    assert message.startswith("shopdb_app_plugins_drop_data and shopdb_app_plugins both hold 'printers'"), message
+    assert "cannot also be one the site uses" in message
+    values["shopdb_app_plugins_drop_data"] = ["computers"]
+    assert shopdb_ranges.range_errors(specs, ranges, values) == []
+
+
 def test_a_rule_without_a_check_is_an_error_of_the_rules_file():
     with pytest.raises(ValueError, match="x_port"):
         shopdb_ranges.range_errors({}, {"x_port": {"hint": "h"}}, {"x_port": 1})
