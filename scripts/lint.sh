@@ -11,7 +11,7 @@ is_shell() { head -n1 "$1" | grep -Eq '^#!.*(/|env )(ba|da)?sh\b'; }
 echo "lint: shellcheck"
 command -v shellcheck >/dev/null || { echo "lint: shellcheck is missing; run: make setup" >&2; exit 1; }
 scripts=(scripts/*.sh)
-for f in ansible/files/* ansible/roles/*/files/*; do is_shell "$f" && scripts+=("$f"); done
+for f in ansible/roles/*/files/*; do is_shell "$f" && scripts+=("$f"); done
 shellcheck "${scripts[@]}"
 rendered=$(mktemp -d); trap 'rm -rf "$rendered"' EXIT
 for t in ansible/roles/*/templates/*.j2; do

@@ -1,8 +1,9 @@
 """The fleet playbooks' decisions (update.yml, rollback.yml, status.yml) as plain functions: which sites a
 run covers and in which batches, each site's state during an update (pending, held, lost, unreachable
-hosts, errors, the stop rule), its summary and failure message, the rollback's schema plan and the status
-report's rows. Next to the playbooks, so Ansible finds it for them with no setting. The playbooks pass `hostvars` (or, in the unit tests,
-a dict of dicts); nothing here talks to a host, so tests/ansible/test_rollout.py covers it in seconds."""
+hosts, errors, the stop rule), its summary and failure message, and the status report's rows (the
+rollback's schema plan is the app role's: roles/shopdb_app/filter_plugins/). Next to the playbooks, so
+Ansible finds it for them with no setting. The playbooks pass `hostvars` (or, in the unit tests, a dict of
+dicts); nothing here talks to a host, so tests/ansible/test_rollout.py covers it in seconds."""
 import re
 import shlex
 
@@ -207,22 +208,6 @@ def rotation_down(app_hosts, addresses, hosts_down):
     return [a for h, a in zip(app_hosts, addresses) if h in hosts_down]
 
 
-# ----- rollback.yml -----
-
-def alembic_heads(lines):
-    """The revisions `flask db heads` prints as heads ("REVISION (BRANCH) (head)")."""
-    return [line.split()[0] for line in lines if "(head)" in line and line.split()]
-
-
-def rollback_plan(heads_now_lines, heads_then_lines):
-    """Where the schema goes back to: the heads only the older release has (downgrade targets), and those only
-    the running one has; more of the latter than of the former means a branch the older release does not know."""
-    now, then = alembic_heads(heads_now_lines), alembic_heads(heads_then_lines)
-    downgrades = [h for h in then if h not in now]
-    unknown = [h for h in now if h not in then]
-    return {"downgrades": downgrades, "unknown": unknown, "safe": len(unknown) <= len(downgrades)}
-
-
 # ----- status.yml -----
 
 def status_plugins(plugins):
@@ -275,7 +260,6 @@ class FilterModule:
             "shopdb_rotation_addresses": rotation_addresses,
             "shopdb_rotation_held": rotation_held,
             "shopdb_rotation_down": rotation_down,
-            "shopdb_rollback_plan": rollback_plan,
             "shopdb_status_plugins": status_plugins,
             "shopdb_status_row": status_row,
         }

@@ -108,6 +108,9 @@ FORMATS = {
     "nginx_size": (_regex(r"[0-9]+[kKmMgG]?"), "an nginx size such as 10m or 512k (0 = no limit)"),
     "systemd_timespan": (_regex(rf"([0-9]+ ?({_TIMESPAN_UNITS})? ?)+"),
                          "a systemd time span such as 15min or 1h 30min"),
+    # shopdb-backup-restore's DUMP: the newest dump, one named in the backup directory, or a path.
+    "dump": (lambda v: v == "latest" or _regex(r"[A-Za-z0-9._-]+")(v) and v not in (".", "..") or _abs_path(v),
+             '"latest", a dump\'s file name such as shopdb-20261126T023000Z.sql.gz, or an absolute path'),
     "rsync_target": (_regex(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:/.+"), "user@host:/absolute/path"),
     "known_hosts_line": (_regex(r"\S+ (ssh-[a-z0-9-]+|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/=]+( .*)?"),
                          "a known_hosts line such as `backup.example.net ssh-ed25519 AAAA...` (ssh-keyscan)"),

@@ -130,6 +130,10 @@ def test_ratios_take_the_float_type_of_the_spec():
     ("shopdb_backup", "shopdb_backup_randomized_delay", "1h 30min", "soon"),
     ("shopdb_backup", "shopdb_backup_remote_target", "backup@vault.example:/srv/shopdb", "vault.example:/srv"),
     ("shopdb_backup", "shopdb_backup_remote_known_hosts", ["vault.example ssh-ed25519 AAAAC3Nza"], ["vault.example"]),
+    ("shopdb_backup", "shopdb_backup_restore_dump", "latest", "../etc/passwd"),
+    ("shopdb_backup", "shopdb_backup_restore_dump", "shopdb-20261126T023000Z.sql.gz", "daily/x.sql.gz"),
+    ("shopdb_backup", "shopdb_backup_restore_dump", "/var/backups/shopdb/daily/x.sql.gz", ".."),
+    ("shopdb_backup", "shopdb_backup_restore_dump", "x.sql.gz", "/var/../etc/shadow"),
 ])
 def test_formats_tell_good_values_from_bad(role, name, good, bad):
     specs, ranges = role_files(role)

@@ -314,7 +314,7 @@ def test_rotation_addresses_keep_an_unreachable_hosts_place():
     (["Rev: x", ""], [], {"downgrades": [], "unknown": [], "safe": True}),
 ])
 def test_the_rollback_plan(now, then, plan):
-    assert fleet.rollback_plan(now, then) == plan
+    assert gate.rollback_plan(now, then) == plan
 
 
 @pytest.mark.parametrize("installed, core_version, release, expected", [

@@ -1,7 +1,8 @@
 """The app role's filters. Rules it shares with the app, read from the app's own files so that each is
 written once: the placeholder secrets (app/placeholders.py and its list, loaded by path). The plugin-name
 rule is the `plugin_name` format of ansible/filter_plugins/shopdb_ranges.py, read from app/plugins/base.py.
-And the plugin compatibility gate of ansible/update.yml's preflight (tasks/update_preflight.yml)."""
+And the plugin compatibility gate of ansible/update.yml's preflight (tasks/update_preflight.yml), and the
+schema plan of a rollback (tasks/schema_plan.yml)."""
 from functools import lru_cache
 from pathlib import Path
 
@@ -86,10 +87,25 @@ def plugin_conflicts(installed, manifests, release, site=""):
     return found
 
 
+def alembic_heads(lines):
+    """The revisions `flask db heads` prints as heads ("REVISION (BRANCH) (head)")."""
+    return [line.split()[0] for line in lines if "(head)" in line and line.split()]
+
+
+def rollback_plan(heads_now_lines, heads_then_lines):
+    """Where the schema goes back to: the heads only the older release has (downgrade targets), and those only
+    the running one has; more of the latter than of the former means a branch the older release does not know."""
+    now, then = alembic_heads(heads_now_lines), alembic_heads(heads_then_lines)
+    downgrades = [h for h in then if h not in now]
+    unknown = [h for h in now if h not in then]
+    return {"downgrades": downgrades, "unknown": unknown, "safe": len(unknown) <= len(downgrades)}
+
+
 class FilterModule:
     def filters(self):
         return {
             "shopdb_placeholder": placeholder,
             "shopdb_release_plugins": release_plugins,
             "shopdb_plugin_conflicts": plugin_conflicts,
+            "shopdb_rollback_plan": rollback_plan,
         }
