@@ -201,3 +201,39 @@ def test_check_mode_on_the_converged_host_predicts_no_change(host, check_mode_ru
         pytest.skip("one host is enough for this run")
     changed, out = changes(CHECK_HOST, check_mode_run)
     assert changed == 0, out[-4000:]
+
+
+def finished(run):
+    """Wait for a started playbook that may fail; (return code, output)."""
+    run.wait(timeout=600)
+    run.log.seek(0)
+    return run.returncode, run.log.read()
+
+
+def guarded_state(host):
+    """What a failed converge must leave as it found: the files the role renders, `current`, the master."""
+    files = ("/etc/shopdb/shopdb.env", "/etc/shopdb/gunicorn.conf.py", "/etc/systemd/system/shopdb.service",
+             "/etc/systemd/system/shopdb.socket")
+    return {"sums": host.check_output(f"sha256sum {' '.join(files)}"),
+            "current": host.check_output("readlink /opt/shopdb/current"),
+            "backups": host.run("ls /etc/shopdb /etc/systemd/system | grep '~$'").stdout}
+
+
+@pytest.mark.parametrize("case,extra,needle", [
+    # Valid in form, wrong for the site: the database refuses the app (flask setup fails before a restart).
+    ("db password", {"shopdb_app_db_password": "a-valid-but-wrong-password-4x9"}, "Access denied"),
+    # Nothing listens there: the new environment cannot reach the database.
+    ("db port", {"shopdb_app_db_port": 3399}, "Can't connect"),
+])
+def test_a_wrong_but_valid_value_on_a_serving_host_is_undone_and_the_app_keeps_serving(host, case, extra, needle):
+    """A converge with a value that passes preflight but breaks the app: the role puts the previous files back,
+    the app is ready on them again, and the run fails naming the change (issue 17, §2)."""
+    if name(host) != CONVERGE_HOST:
+        pytest.skip("one host is enough for these converges")
+    before = guarded_state(host)
+    rc, out = finished(start_playbook(CONVERGE_HOST, "-e", json.dumps(extra)))
+    assert rc != 0, out[-4000:]
+    assert "was undone" in out and needle in out, out[-4000:]
+    assert "The previous configuration is back and the app is ready again" in out
+    assert api(host, "GET", "/api/ready")[0] == 200
+    assert guarded_state(host) == before  # same files, same release, no backup copies left behind

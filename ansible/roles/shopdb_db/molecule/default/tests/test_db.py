@@ -113,20 +113,59 @@ def test_buffer_pool_is_sized_from_memory(host):
     assert want <= got < want + 1024
 
 
+CONF = "/etc/mysql/mariadb.conf.d/60-shopdb.cnf"
+
+
+def converge(host, extra):
+    """The scenario's converge.yml against one container with extra variables (JSON)."""
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"))
+    return subprocess.run(
+        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), "-l", name(host),
+         "-e", extra, os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
+        env=env, capture_output=True, text=True, check=False, timeout=600)
+
+
 def test_a_bad_setting_is_refused_before_the_server_sees_it(host):
     """Converge with an unknown option: the play fails at the validated template, the server keeps running."""
     if name(host) != "shopdb-db-bookworm":
         pytest.skip("one host is enough for this converge")
-    conf = "/etc/mysql/mariadb.conf.d/60-shopdb.cnf"
+    conf = CONF
     before = host.file(conf).content_string
-    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "ansible.cfg"))
-    r = subprocess.run(
-        ["ansible-playbook", "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]), "-l", name(host),
-         "-e", '{"shopdb_db_extra_settings": {"no_such_option": 1}}',
-         os.path.join(os.environ["MOLECULE_SCENARIO_DIRECTORY"], "converge.yml")],
-        env=env, capture_output=True, text=True, check=False)
+    r = converge(host, '{"shopdb_db_extra_settings": {"no_such_option": 1}}')
     assert r.returncode != 0
     # Molecule's ansible.cfg sends failures to stderr (display_failed_stderr).
     assert "unknown variable 'no_such_option" in r.stdout + r.stderr, r.stderr[-3000:]
     assert host.file(conf).content_string == before
     assert host.service("mariadb").is_running
+
+
+def test_a_buffer_pool_larger_than_the_host_is_refused_before_any_change(host):
+    if name(host) != "shopdb-db-bookworm":
+        pytest.skip("one host is enough for this converge")
+    before = host.file(CONF).content_string
+    r = converge(host, '{"shopdb_db_innodb_buffer_pool_mb": 4000000}')
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "The InnoDB buffer pool would be 4000000 MB" in out, out[-3000:]
+    assert "Install the database server" not in out  # preflight stopped the play
+    assert host.file(CONF).content_string == before
+
+
+def test_a_port_the_server_cannot_take_is_undone_and_the_server_keeps_answering(host):
+    """Valid in form, wrong for the host: another process holds the port, so the restarted server cannot bind.
+    The role puts the previous settings back, the server answers on them, the run fails naming the change."""
+    if name(host) != "shopdb-db-bookworm":
+        pytest.skip("one host is enough for this converge")
+    before = host.file(CONF).content_string
+    host.check_output("systemd-run --unit squatter python3 -m http.server --bind 0.0.0.0 3399")
+    try:
+        r = converge(host, '{"shopdb_db_port": 3399}')
+    finally:
+        host.run("systemctl stop squatter")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out[-3000:]
+    assert f"The change to {CONF}" in out and "was undone" in out, out[-3000:]
+    assert "The previous settings are back and the server answers again" in out
+    assert host.file(CONF).content_string == before
+    assert host.service("mariadb").is_running
+    assert sql(host, "SELECT @@port").stdout.strip() == "3306"
+    assert host.run("ls /etc/mysql/mariadb.conf.d/ | grep '~$'").stdout == ""  # no copy left behind

@@ -344,3 +344,20 @@ def test_the_renewal_timer_renews_a_self_signed_certificate_close_to_expiry(host
     # A certificate far from expiry is left alone.
     host.check_output("systemctl start shopdb-proxy-self-signed-renew.service")
     assert served_certificate(host)[2] == serial
+
+
+def test_an_upstream_port_nothing_listens_on_is_undone_and_the_proxy_keeps_serving(host):
+    """Valid in form, wrong for the site: nginx takes the configuration, then /api/ready through it fails.
+    The role puts the previous nginx.conf back and reloads it, and the run fails naming the change (issue 17)."""
+    if name(host) != "shopdb-proxy-bookworm":
+        pytest.skip("one host is enough for this converge")
+    conf = "/etc/nginx/nginx.conf"
+    before = host.file(conf).sha256sum
+    r = playbook(host, "-e", "shopdb_proxy_upstream_port=9")
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out[-3000:]
+    assert "The change to /etc/nginx/nginx.conf" in out and "was undone" in out, out[-3000:]
+    assert "answered 502" in out and "the site answers through the proxy again" in out, out[-3000:]
+    assert host.file(conf).sha256sum == before
+    assert host.run("ls /etc/nginx/ /etc/ansible/facts.d/ | grep '~$'").stdout == ""  # no copies left behind
+    assert get(host, "/api/ready")[0] == 200
