@@ -2,22 +2,21 @@
 stopped), and otherwise the site's newest dump put back with the app stopped meanwhile, the content from
 before saved to pre-restore/, and the app ready again. Runs before test_update_batch.py (file order) and
 leaves the site serving."""
-import os
-import subprocess
+import sys
 import time
 from pathlib import Path
 
-testinfra_hosts = ["podman://shopdb-site-bookworm"]
 ROOT = Path(__file__).resolve().parents[4]
+sys.path.insert(0, str(ROOT))
+from tests.fleet.playbook import run as playbook  # noqa: E402
+
+testinfra_hosts = ["podman://shopdb-site-bookworm"]
 CLI = "/usr/local/sbin/shopdb-flask"
 
 
 def restore(*args):
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "ansible" / "roles"), ANSIBLE_FORCE_COLOR="0")
-    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
-                          str(ROOT / "ansible" / "restore.yml"), "--limit", "site_bookworm", *args],
-                         cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900)
-    return run.returncode, run.stdout + run.stderr
+    rc, out, _ = playbook("restore.yml", "--limit", "site_bookworm", *args)
+    return rc, out
 
 
 def tokens(host):

@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
 from tests.fleet import measurements  # noqa: E402
+from tests.fleet.playbook import run as playbook  # noqa: E402
 from tests.fleet.probe import Probe, wait_until  # noqa: E402
 from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
 
@@ -33,17 +34,6 @@ V_GOOD, V_BAD_MIGRATION, V_NOT_READY = f"{BASE}.post1", f"{BASE}.post2", f"{BASE
 
 def record(key, value):
     measurements.record(MEASURED, key, value)
-
-
-def playbook(name, *args):
-    """Run an ansible/ playbook against the scenario's inventory; (rc, output, seconds)."""
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "ansible" / "roles"), ANSIBLE_FORCE_COLOR="0")
-    cmd = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(ROOT / "ansible" / name), *args]
-    t0 = time.monotonic()
-    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    out = run.stdout + run.stderr
-    print(out[-6000:])
-    return run.returncode, out, time.monotonic() - t0
 
 
 @pytest.fixture(scope="module")
