@@ -21,6 +21,7 @@ from tests.fleet import measurements  # noqa: E402
 from tests.fleet.playbook import run as playbook  # noqa: E402
 from tests.fleet.probe import Probe, wait_until  # noqa: E402
 from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
+from tests.fleet.runner import run as runner_job  # noqa: E402
 
 NAME = "shopdb-update-bookworm"
 testinfra_hosts = [f"podman://{NAME}"]
@@ -63,6 +64,15 @@ def releases():
 
 def update(releases, version):
     return playbook("update.yml", "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={releases[version]}")
+
+
+def update_job(releases, version, private_data_dir):
+    """update.yml as a controller's job (ansible-runner): the same extra variables as update()."""
+    return runner_job(private_data_dir, "update.yml",
+                      {"shopdb_release": version, "shopdb_app_source_dir": str(releases[version])})
+
+
+SUMMARY_TASK = "Print the site's summary."
 
 
 def current_release(host):
@@ -146,21 +156,26 @@ def test_a_normal_update_serves_every_request(host, site, releases):
     assert host.file("/var/backups/shopdb/last-verify").content_string.split()[::2][:2] == ["ok", summary["backup"]]
 
 
-def test_updating_again_to_the_same_release_changes_nothing(host, site, releases):
+def test_updating_again_to_the_same_release_changes_nothing(host, site, releases, tmp_path):
     """Re-running a finished update (a retried rollout, a scheduled push) is safe: no backup, no migration,
-    no restart, nothing changed on any host."""
+    no restart, nothing changed on any host. Run as a controller runs it (ansible-runner), whose events
+    and artifacts must say the same as the play."""
     backups = host.check_output("find /var/backups/shopdb -type f | sort")
     master = main_pid(host)
-    rc, out, seconds = update(releases, V_GOOD)
-    assert rc == 0, out[-3000:]
-    recap = out.split("PLAY RECAP")[-1]
+    job = update_job(releases, V_GOOD, tmp_path / "job")
+    assert (job.status, job.rc) == ("successful", 0), job.stdout[-3000:]
+    recap = job.stdout.split("PLAY RECAP")[-1]
     assert "changed=0" in recap and re.search(r"changed=[1-9]", recap) is None, recap
+    # The events a controller shows per host: every host ok, none changed, failed or unreachable.
+    assert job.stats["ok"].get(NAME, 0) > 0, job.stats
+    assert [job.stats[k] for k in ("changed", "failures", "dark")] == [{}, {}, {}], job.stats
     summary = json.loads((ROOT / ".cache" / "fleet" / "update-site_update.json").read_text())
     assert summary["result"] == "unchanged" and summary["backup"] == "none", summary
     assert summary["hosts"] == {NAME: f"already on {V_GOOD}: unchanged"}
+    assert {h: r["msg"] for h, r in job.results(SUMMARY_TASK).items()} == {NAME: summary}
     assert host.check_output("find /var/backups/shopdb -type f | sort") == backups
     assert main_pid(host) == master
-    record("update_same_release_s", round(seconds, 1))
+    record("update_same_release_s", round(job.seconds, 1))
 
 
 def test_a_migration_failing_half_way_leaves_the_site_on_the_previous_release_with_its_data(host, site, releases):
@@ -183,15 +198,25 @@ def test_a_migration_failing_half_way_leaves_the_site_on_the_previous_release_wi
                                                   - min((s.started for s in downtime), default=0), 1)})
 
 
-def test_a_release_failing_readiness_is_rolled_back(host, site, releases):
+def test_a_release_failing_readiness_is_rolled_back(host, site, releases, tmp_path):
+    """Run as a controller job too: the job fails, its events name the failed host and the site's rolled-back
+    summary, as the play's own report does."""
     with probe(site) as p:
-        rc, out, seconds = update(releases, V_NOT_READY)
-    assert rc != 0
+        job = update_job(releases, V_NOT_READY, tmp_path / "job")
+    assert (job.status, job.rc) == ("failed", 2), job.stdout[-3000:]
+    out = job.stdout
     assert "fault injected by the update test" in out  # the failing /api/ready answer, shown to the operator
     assert "database unchanged" in out
     assert current_release(host) == V_GOOD
     assert ready(site)
-    record("failed_readiness", {"seconds_to_rolled_back": round(seconds, 1), "failed_requests": len(p.failures),
+    assert NAME in job.stats["failures"] and job.stats["dark"] == {}, job.stats
+    summary = json.loads((ROOT / ".cache" / "fleet" / "update-site_update.json").read_text())
+    assert summary["result"] != "ok" and summary["hosts"] == {NAME: f"rolled back to {V_GOOD}"}, summary
+    assert job.results(SUMMARY_TASK)[NAME]["msg"] == summary
+    (failure,) = job.results("Fail the sites that did not end on the release.").values()
+    assert failure["msg"].startswith(f"site_update: update to {V_NOT_READY} FAILED and was rolled back (database "
+                                     "unchanged)"), failure
+    record("failed_readiness", {"seconds_to_rolled_back": round(job.seconds, 1), "failed_requests": len(p.failures),
                                 "requests": len(p.samples), "failures": p.failure_kinds()})
 
 
