@@ -47,6 +47,22 @@ def fleet_site_batches(groups, limited):
     return [len([h for h in _unique(groups[s]) if h in keep]) for s in fleet_sites(groups, limited)]
 
 
+def app_waves(groups, limited):
+    """site.yml's app play: every site's first app host, then every second one, and so on, so that a converge
+    restarts one app host of a site at a time. {"hosts": the play's pattern in that order, "serial": the
+    size of each wave}. An app host in no site (preflight refuses it) goes in the first wave. With no app host
+    in the run the pattern is the group (a play's hosts cannot be empty), which the run's limit leaves empty."""
+    keep = set(limited)
+    app = [h for h in _unique(groups.get("shopdb_app", [])) if h in keep]
+    position = {}
+    for site in fleet_sites(groups, limited):
+        for i, host in enumerate(h for h in app if h in groups[site]):
+            position.setdefault(host, i)
+    waves = [[h for h in app if position.get(h, 0) == i] for i in range(max(position.values(), default=0) + 1)]
+    waves = [w for w in waves if w]
+    return {"hosts": ":".join(h for w in waves for h in w) or "shopdb_app", "serial": [len(w) for w in waves] or [1]}
+
+
 def fleet_batches(groups, limited, sites_per_batch):
     """update.yml's serial: each batch the hosts of `sites_per_batch` whole sites, in inventory order."""
     try:
@@ -251,6 +267,7 @@ class FilterModule:
             "shopdb_fleet_sites": fleet_sites,
             "shopdb_fleet_site_batches": fleet_site_batches,
             "shopdb_fleet_batches": fleet_batches,
+            "shopdb_app_waves": app_waves,
             "shopdb_rollout": rollout,
             "shopdb_rollout_rotation": rollout_rotation,
             "shopdb_rollout_summary": rollout_summary,

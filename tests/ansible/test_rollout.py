@@ -362,3 +362,33 @@ def test_status_rows():
     assert row["backup_ok"] and row["certificate_ok"] and row["schema_heads"] == ["core_0002"]
     assert fleet.status_plugins([{"name": "a", "version": None, "state": "enabled"}, {"name": "b", "state": "not-installed"}]) \
         == ["a - (enabled)"]
+
+
+@pytest.mark.parametrize("sites, limit, hosts, serial", [
+    ({"site_a": 1}, None, ["site_a-host"], [1]),
+    ({"site_a": 2}, None, ["site_a-app1", "site_a-app2"], [1, 1]),
+    ({"site_a": 2, "site_b": 1, "site_c": 3}, None,
+     ["site_a-app1", "site_b-host", "site_c-app1", "site_a-app2", "site_c-app2", "site_c-app3"], [3, 2, 1]),
+    ({"site_a": 2, "site_b": 3}, ["site_b"], ["site_b-app1", "site_b-app2", "site_b-app3"], [1, 1, 1]),
+    # --limit to a site's proxy and db only: no app host; the group as the pattern, which the limit empties.
+    ({"site_a": 2}, ["site_a-db", "site_a-proxy"], ["shopdb_app"], [1]),
+])
+def test_app_waves_restart_one_app_host_of_each_site_at_a_time(sites, limit, hosts, serial):
+    groups = inventory(sites)
+    limited = [h for g in limit for h in groups.get(g, [g])] if limit else groups["all"]
+    waves = fleet.app_waves(groups, limited)
+    assert waves == {"hosts": ":".join(hosts), "serial": serial}
+    # Each wave holds at most one app host of each site.
+    names = waves["hosts"].split(":")
+    start = 0
+    for size in waves["serial"]:
+        wave = names[start:start + size]
+        start += size
+        assert len({h.split("-")[0] for h in wave}) == len(wave)
+
+
+def test_an_app_host_in_no_site_goes_in_the_first_wave():
+    groups = inventory({"site_a": 2})
+    groups["shopdb_app"].append("stray")
+    groups["all"].append("stray")
+    assert fleet.app_waves(groups, groups["all"]) == {"hosts": "site_a-app1:stray:site_a-app2", "serial": [2, 1]}
