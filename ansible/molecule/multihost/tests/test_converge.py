@@ -10,11 +10,13 @@ import testinfra
 
 ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
+from tests.fleet import measurements  # noqa: E402
 from tests.fleet.playbook import run as playbook  # noqa: E402
 from tests.fleet.probe import Probe  # noqa: E402
 
 DB, APP1, APP2, PROXY = (testinfra.get_host(f"podman://shopdb-mh-{n}") for n in ("db", "app1", "app2", "proxy"))
 ENV_FILE = "/etc/shopdb/shopdb.env"
+MEASURED = ROOT / ".cache" / "fleet" / "measurements-multihost.json"
 
 
 def show(host, prop):
@@ -52,8 +54,11 @@ def test_a_good_change_restarts_the_app_hosts_one_at_a_time_and_fails_no_request
     assert show(APP2, "ActiveExitTimestampMonotonic") > show(APP1, "ActiveEnterTimestampMonotonic")
     stored = int(DB.check_output(
         f"mariadb -N -e \"SELECT COUNT(*) FROM shopdb.locations WHERE code LIKE 'converge-{run}-%'\""))
-    print(f"converge (good change, 2 app hosts): {seconds:.0f} s, {len(r.samples)} reads ({len(r.failures)} failed), "
-          f"{len(w.samples)} writes ({len(w.failures)} failed, {stored} stored)")
+    gap = (show(APP2, "ActiveExitTimestampMonotonic") - show(APP1, "ActiveEnterTimestampMonotonic")) / 1e6
+    measurements.record(MEASURED, "converge_good_change", {
+        "seconds": round(seconds, 1), "reads": len(r.samples), "failed_reads": len(r.failures),
+        "writes": len(w.samples), "failed_writes": len(w.failures), "writes_stored": stored,
+        "app2_restart_after_app1_ready_s": round(gap, 1)})
     assert r.samples and r.failures == [], r.report()
     assert w.samples and w.failures == [], w.report()
     assert stored == len(w.samples)
@@ -64,11 +69,12 @@ def test_a_change_that_breaks_the_first_app_host_is_undone_there_and_never_reach
     masters = [show(app, "MainPID") for app in (APP1, APP2)]
     reads, _, _ = probes()
     with reads as r:
-        rc, out, _ = site_yml({"shopdb_app_db_password": "a-valid-but-wrong-password-4x9"})
+        rc, out, seconds = site_yml({"shopdb_app_db_password": "a-valid-but-wrong-password-4x9"})
     assert rc != 0, out[-4000:]
     assert f"The change to {ENV_FILE} on shopdb-mh-app1 was undone" in out, out[-4000:]
     assert "on shopdb-mh-app2 was undone" not in out, out[-4000:]
     assert [app.check_output(f"sha256sum {ENV_FILE}") for app in (APP1, APP2)] == before
     assert [show(app, "MainPID") for app in (APP1, APP2)] == masters
-    print(f"converge (wrong db password, 2 app hosts): {len(r.samples)} reads, {len(r.failures)} failed")
+    measurements.record(MEASURED, "converge_wrong_db_password", {
+        "seconds": round(seconds, 1), "reads": len(r.samples), "failed_reads": len(r.failures)})
     assert r.samples and r.failures == [], r.report()
