@@ -46,6 +46,8 @@ TEST_ONLY = {"containers.podman", "community.docker"}
 SANITY_IGNORE_VERSIONS = ("2.18", "2.19", "2.20")
 
 # What the collection never ships: test scenarios and caches, and what ansible-test leaves behind.
+# The app's files that hold rules the deploy kit applies too: the placeholder secrets and the plugin-name rule.
+APP_RULE_FILES = ("app/placeholders.py", "app/placeholders.txt", "app/plugins/base.py")
 EXCLUDE = shutil.ignore_patterns("molecule", "__pycache__", "*.pyc", ".pytest_cache", "*.retry")
 BUILD_IGNORE = ["tests/output", "changelogs/.plugin-cache.yaml", "*.tar.gz", "**/__pycache__", "**/*.pyc", ".pytest_cache"]
 
@@ -115,6 +117,13 @@ def assemble(dest: Path) -> Path:
     # Playbooks and their task files address role files as {{ playbook_dir }}/roles/... (ansible/roles
     # in the checkout); the same relative link makes those paths hold in the collection.
     (playbooks / "roles").symlink_to(Path("..") / "roles", target_is_directory=True)
+
+    # The rules the roles' filters share with the app, read from the app's own files (one place): the
+    # collection carries those files at app/, where the filters look above themselves (shopdb_ranges.py,
+    # shopdb_app.py), as the checkout has them above ansible/.
+    for rule in APP_RULE_FILES:
+        (coll / rule).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rule, coll / rule)
 
     if (ANSIBLE / "plugins").is_dir():
         shutil.copytree(ANSIBLE / "plugins", coll / "plugins", ignore=EXCLUDE)

@@ -59,10 +59,20 @@ def _abs_path(value):
     return value.startswith("/") and value != "/" and ".." not in parts and not re.search(r"[\x00-\x1f]", value)
 
 
+def app_file(relative, start=Path(__file__).resolve()):
+    """The app's file *relative* (app/...) in the nearest folder above *start* that holds it: the checkout
+    (above ansible/) or the built collection (scripts/collection.py ships the app's rule files at its root)."""
+    for folder in start.parents:
+        if (folder / relative).is_file():
+            return folder / relative
+    raise FileNotFoundError(f"{relative} is in no folder above {start}: the deploy kit reads the app's rules from it")
+
+
 @lru_cache(maxsize=None)
-def plugin_name_pattern(path=Path(__file__).resolve().parents[2] / "app" / "plugins" / "base.py"):
+def plugin_name_pattern(path=None):
     """NAME_PATTERN of app/plugins/base.py, read from there: the one plugin-name rule of the app, the loader and
     copier.yml's plugin_name question."""
+    path = path or app_file("app/plugins/base.py")
     for node in ast.walk(ast.parse(Path(path).read_text())):
         if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME_PATTERN" for t in node.targets)
                 and isinstance(node.value, ast.Call) and node.value.args

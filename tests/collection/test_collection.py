@@ -144,3 +144,30 @@ def test_ansible_test_sanity_offline(built, tmp_path):
     ran = re.findall(r'Running sanity test "([\w-]+)"', result.stdout + result.stderr)
     assert sorted(ran) == sorted(SANITY_OFFLINE), explain(result)
     print(f"sanity passed: {', '.join(ran)}; skipped: {', '.join(sorted(SANITY_SKIPPED))}")
+
+
+def test_the_installed_collections_filters_read_the_apps_rules_it_ships(installed):
+    """The preflight filters read the placeholder list and the plugin-name rule from the app's own files
+    (one place); the collection has no checkout above it, so it ships those files and the filters find them
+    there. Found when update.yml first ran from the installed collection: `No such file ... app/plugins/base.py`."""
+    import importlib.util
+
+    collections, _ = installed
+    root = collections / COLLECTION
+
+    def load(path):
+        spec = importlib.util.spec_from_file_location(f"installed_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    ranges = load(root / "playbooks" / "filter_plugins" / "shopdb_ranges.py")
+    assert ranges.app_file("app/plugins/base.py") == root / "app" / "plugins" / "base.py"
+    from app.plugins.base import NAME_PATTERN
+
+    assert ranges.plugin_name_pattern() == NAME_PATTERN.pattern
+    assert ranges._plugin_name("printers") and not ranges._plugin_name("Bad-Name")
+    for rule in collection_script().APP_RULE_FILES:
+        assert (root / rule).read_bytes() == (REPO / rule).read_bytes()
+    app = load(root / "roles" / "shopdb_app" / "filter_plugins" / "shopdb_app.py")
+    assert app.placeholder("CHANGE-ME") and app.placeholder('"change-me-1"') and not app.placeholder("k" * 8 + "Zq7-x!")

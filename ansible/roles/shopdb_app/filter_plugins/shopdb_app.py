@@ -8,16 +8,16 @@ from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-# roles/shopdb_app/filter_plugins/ -> the repository
-ROOT = Path(__file__).resolve().parents[4]
-
 
 @lru_cache(maxsize=None)
-def _app_placeholders(path=ROOT / "app" / "placeholders.py"):
-    """app/placeholders.py itself (its list and its one comparison rule, normalise()), loaded by path: the
-    controller need not have shopdb installed."""
+def _app_placeholders(path=None):
+    """app/placeholders.py itself (its list and its one comparison rule, normalise()), loaded by path from the
+    nearest folder above this file that holds it (the checkout, or the built collection, which ships it):
+    the controller need not have shopdb installed."""
     import importlib.util
 
+    path = path or next((f / "app" / "placeholders.py" for f in Path(__file__).resolve().parents
+                         if (f / "app" / "placeholders.py").is_file()), Path("app/placeholders.py"))
     spec = importlib.util.spec_from_file_location("shopdb_app_placeholders", path)
     if spec is None or not Path(path).is_file():
         raise AnsibleFilterError(f"cannot read the placeholder rules {path}")
