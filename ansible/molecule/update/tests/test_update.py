@@ -18,7 +18,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(ROOT))
 from tests.fleet import measurements  # noqa: E402
-from tests.fleet.controller import Controller  # noqa: E402
 from tests.fleet.playbook import run as playbook  # noqa: E402
 from tests.fleet.probe import Probe, wait_until  # noqa: E402
 from tests.fleet.releases import make_release, make_wheelhouse, version_of  # noqa: E402
@@ -61,15 +60,6 @@ def releases():
             # The app role rebuilds a wheelhouse whose .key is not its source's: this mark shows it reused it.
             (make_wheelhouse(base, src, version) / ".made-by-the-test").touch()
     return trees
-
-
-@pytest.fixture(scope="module")
-def controller(tmp_path_factory):
-    """A controller without this checkout: ansible-core alone, and shopdb.deploy installed from its tarball."""
-    t0 = time.monotonic()
-    made = Controller(tmp_path_factory.mktemp("controller"))
-    record("controller_from_tarball_s", round(time.monotonic() - t0, 1))
-    return made
 
 
 def release_vars(releases, version):
@@ -135,17 +125,16 @@ def probe(site):
     return Probe(f"https://{site['address']}/api/locations", headers=site["auth"], interval=0.1)
 
 
-def test_a_normal_update_serves_every_request(host, site, releases, controller):
+def test_a_normal_update_serves_every_request(host, site, releases):
     """Reads every 100 ms and, beside them, a write every 200 ms (a new location each): none fails, and
-    every write the API acknowledged is in the database afterwards. Run from the installed collection
-    (shopdb.deploy.update) on a controller that has no checkout."""
+    every write the API acknowledged is in the database afterwards."""
     assert current_release(host) == BASE
     run = os.urandom(4).hex()
     writes = Probe(f"https://{site['address']}/api/locations", headers=site["auth"], interval=0.2, expect=201,
                    body=lambda n: {"code": f"probe-{run}-{n}", "name": "written during the update"})
     with probe(site) as p, writes as w:
         time.sleep(1)
-        rc, out, seconds = controller.playbook("update", *release_vars(releases, V_GOOD))
+        rc, out, seconds = update(releases, V_GOOD)
         time.sleep(1)
     assert rc == 0, out[-3000:]
     stored = int(host.check_output(f"mariadb -N -e \"SELECT COUNT(*) FROM shopdb.locations WHERE code LIKE 'probe-{run}-%'\""))
@@ -163,25 +152,12 @@ def test_a_normal_update_serves_every_request(host, site, releases, controller):
     # Same code as the fixture's wheelhouse (content key): the role reused it rather than building another.
     marks = [(w / ".made-by-the-test").exists() for w in WHEELHOUSE.glob(f"shopdb-{V_GOOD}-cp*")]
     assert marks and all(marks)
-    # Written beside the installed collection's playbooks (its report directory): it ran from there.
-    summary = json.loads((controller.playbooks.parent / ".cache" / "fleet" / "update-site_update.json").read_text())
+    summary = json.loads((ROOT / ".cache" / "fleet" / "update-site_update.json").read_text())
     assert summary["result"] == "ok" and summary["backup"].endswith(".sql.gz")
     # The pre-update dump is there, root only, with its checksum, and the backup role verified it.
     assert host.file(summary["backup"]).mode == 0o600
     assert host.file(summary["backup"] + ".sha256").exists
     assert host.file("/var/backups/shopdb/last-verify").content_string.split()[::2][:2] == ["ok", summary["backup"]]
-
-
-def test_the_site_play_from_the_installed_collection_changes_nothing(host, site, releases, controller):
-    """shopdb.deploy.site from the installed collection converges the updated site with no change: the
-    collection's roles and playbooks are the checkout's."""
-    master = main_pid(host)
-    rc, out, seconds = controller.playbook("site", *release_vars(releases, V_GOOD))
-    assert rc == 0, out[-3000:]
-    recap = out.split("PLAY RECAP")[-1]
-    assert re.search(r"(changed|failed)=[1-9]", recap) is None, recap
-    assert current_release(host) == V_GOOD and main_pid(host) == master and ready(site)
-    record("site_from_collection_s", round(seconds, 1))
 
 
 def test_updating_again_to_the_same_release_changes_nothing(host, site, releases, tmp_path):
