@@ -62,12 +62,8 @@ def releases():
     return trees
 
 
-def release_vars(releases, version):
-    return ["-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={releases[version]}"]
-
-
 def update(releases, version):
-    return playbook("update.yml", *release_vars(releases, version))
+    return playbook("update.yml", "-e", f"shopdb_release={version}", "-e", f"shopdb_app_source_dir={releases[version]}")
 
 
 def update_job(releases, version, private_data_dir):
